@@ -1,0 +1,241 @@
+//! The edge: runs one parsed command and maps its outcome to an exit code.
+//! This is the only module that prints results (stdout) and diagnostics
+//! (stderr); the stages below return data.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+
+use crate::cli::{Cli, Command, Output, PlanArgs, Selection};
+use crate::diag::{InputError, Problem};
+use crate::load::{Loaded, load};
+use crate::plan::{self, Observed, PlanOptions, scope};
+use crate::store::StoreView;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: runtime failure (some work failed; the rest was done).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: bad input; nothing was changed.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: `plan --detailed-exitcode` found changes.
+pub const EXIT_CHANGES: u8 = 3;
+
+/// Errors that end a command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input (exit 2).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Anything else (exit 1).
+    #[error(transparent)]
+    Runtime(#[from] anyhow::Error),
+}
+
+/// Run the command; never panics on bad input.
+pub fn run(cli: &Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Plan(args) => cmd_plan(cli, args),
+        Command::Check(args) => cmd_check(cli, args.dns),
+        Command::Status(args) => cmd_status(cli, args.limit.as_deref()),
+        Command::Pulse(args) => not_yet(cli, &args.selection, "pulse"),
+        Command::Renew(args) => cmd_renew(cli, &args.host, &args.certs),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(AppError::Input(e)) => {
+            report_input_error(cli.output, &e);
+            ExitCode::from(EXIT_INPUT)
+        }
+        Err(AppError::Runtime(e)) => {
+            eprintln!("certbridge: error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn report_input_error(output: Output, e: &InputError) {
+    let mut stderr = std::io::stderr().lock();
+    for p in &e.problems {
+        let _ = writeln!(stderr, "{p}");
+    }
+    let errors = e
+        .problems
+        .iter()
+        .filter(|p| p.severity == crate::diag::Severity::Error)
+        .count();
+    let _ = writeln!(
+        stderr,
+        "certbridge: {errors} error(s) in the input; nothing was changed."
+    );
+    if output == Output::Json {
+        let doc = serde_json::json!({
+            "format_version": plan::FORMAT_VERSION,
+            "error": "input",
+            "problems": e.problems,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+}
+
+fn warn_all(cli: &Cli, warnings: &[Problem]) {
+    if !cli.quiet {
+        for w in warnings {
+            eprintln!("{w}");
+        }
+    }
+}
+
+fn load_scoped(cli: &Cli, sel: &Selection) -> Result<(Loaded, plan::Scope), AppError> {
+    let loaded = load(&cli.config)?;
+    warn_all(cli, &loaded.warnings);
+    let scope = scope::resolve(
+        &loaded.inventory,
+        &loaded.fleet,
+        sel.limit.as_deref(),
+        &sel.certs,
+    )
+    .map_err(|problems| InputError { problems })?;
+    Ok((loaded, scope))
+}
+
+fn read_store(loaded: &Loaded) -> Result<StoreView, AppError> {
+    StoreView::read(&loaded.config.state_dir)
+        .map_err(|e| AppError::Runtime(anyhow::Error::new(e).context("reading the central store")))
+}
+
+fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
+    let (loaded, scope) = load_scoped(cli, &args.selection)?;
+    if args.probe {
+        return Err(AppError::Runtime(anyhow::anyhow!(
+            "`plan --probe` needs the SSH observe stage, which is not built yet; run `plan` without --probe"
+        )));
+    }
+    let store = read_store(&loaded)?;
+    let now = args.at.unwrap_or_else(Timestamp::now);
+    let options = PlanOptions {
+        scope,
+        force: args.force,
+    };
+    let plan = plan::build(
+        &loaded.config,
+        &loaded.fleet,
+        &loaded.handlers,
+        &store,
+        &Observed::new(),
+        &options,
+        now,
+    )
+    .map_err(|e| AppError::Runtime(e.into()))?;
+    match cli.output {
+        Output::Json => println!("{}", plan::render::json(&plan)),
+        Output::Human => print!("{}", plan::render::human(&plan, now)),
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
+    let loaded = load(&cli.config)?;
+    warn_all(cli, &loaded.warnings);
+    if dns {
+        return Err(AppError::Runtime(anyhow::anyhow!(
+            "`check --dns` (live CNAME/CAA lint) is not built yet; `check` without --dns validated the files"
+        )));
+    }
+    let names: usize = loaded.fleet.certs.iter().map(|c| c.names.len()).sum();
+    let summary = serde_json::json!({
+        "hosts": loaded.fleet.hosts.len(),
+        "certificates": loaded.fleet.certs.len(),
+        "domains": names,
+        "handlers": loaded.handlers.handlers.len(),
+        "actions": loaded.handlers.actions.len(),
+    });
+    match cli.output {
+        Output::Json => {
+            let doc = serde_json::json!({
+                "format_version": plan::FORMAT_VERSION,
+                "ok": true,
+                "problems": loaded.warnings,
+                "summary": summary,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Output::Human => println!(
+            "OK: {} — {} host(s), {} certificate(s), {} name(s), {} handler(s), {} action(s); {} warning(s).",
+            loaded.config.path.display(),
+            loaded.fleet.hosts.len(),
+            loaded.fleet.certs.len(),
+            names,
+            loaded.handlers.handlers.len(),
+            loaded.handlers.actions.len(),
+            loaded.warnings.len(),
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+fn cmd_status(cli: &Cli, limit: Option<&str>) -> Result<u8, AppError> {
+    let sel = Selection {
+        limit: limit.map(str::to_owned),
+        certs: Vec::new(),
+    };
+    let (loaded, scope) = load_scoped(cli, &sel)?;
+    let store = read_store(&loaded)?;
+    let rows = crate::status::rows(&loaded, &store, &scope);
+    let now = Timestamp::now();
+    match cli.output {
+        Output::Json => println!("{}", crate::status::json(&rows)),
+        Output::Human => print!("{}", crate::status::human(&rows, now)),
+    }
+    Ok(EXIT_OK)
+}
+
+fn cmd_renew(cli: &Cli, host: &str, certs: &[String]) -> Result<u8, AppError> {
+    let loaded = load(&cli.config)?;
+    warn_all(cli, &loaded.warnings);
+    if !loaded.fleet.hosts.contains_key(host) {
+        let why = if loaded.inventory.hosts.contains_key(host) {
+            format!(
+                "`{host}` is in the inventory but not in group `{}` (or is excluded)",
+                loaded.config.group
+            )
+        } else {
+            format!("no host `{host}` in the inventory")
+        };
+        return Err(InputError::one(Problem::usage("renew HOST", why)).into());
+    }
+    for key in certs {
+        if !loaded
+            .fleet
+            .certs
+            .iter()
+            .any(|c| c.host == host && &c.key == key)
+        {
+            return Err(InputError::one(Problem::usage(
+                "--cert",
+                format!("`{host}` has no certificate with key `{key}`"),
+            ))
+            .into());
+        }
+    }
+    not_built("renew")
+}
+
+fn not_yet(cli: &Cli, sel: &Selection, what: &str) -> Result<u8, AppError> {
+    // Validate the input first, so a broken inventory still says so.
+    load_scoped(cli, sel)?;
+    not_built(what)
+}
+
+fn not_built(what: &str) -> Result<u8, AppError> {
+    eprintln!(
+        "certbridge: `{what}` is not built yet: issuance, deployment and handlers land in the next releases. \
+         `certbridge plan` shows what it will do."
+    );
+    Ok(EXIT_FAILURE)
+}

@@ -1,0 +1,34 @@
+//! certbridge: central ACME certificates for an Ansible-managed fleet.
+//!
+//! # Layout
+//!
+//! The modules follow the data flow of a pulse:
+//!
+//! 1. [`config`], [`inventory`], [`handlers::map`] — read and validate
+//!    the operator's files ([`load`] runs them together, [`diag`] collects
+//!    every problem with file and line; [`yaml`] finds the lines).
+//! 2. [`store`] — the central store under `state_dir` (read side).
+//! 3. [`plan`] — a pure function of fleet, store, observed facts and `now`:
+//!    per certificate `issue` / `renew` / `deploy` / `keep`, the TXT records,
+//!    and the ordered handler runs. `plan` prints it; `pulse` executes it.
+//! 4. (next) acme / dns / deploy / handlers — the effects, sequenced in one place.
+//! 5. [`status`] and [`app`] — reports and exit codes.
+//!
+//! [`cli`] holds the clap types and [`app`] is the only place that prints.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod handlers;
+pub mod inventory;
+pub mod load;
+pub mod logging;
+pub mod plan;
+pub mod status;
+pub mod store;
+pub mod x509;
+pub mod yaml;
+
+/// Version string with the commit it was built from, when known.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

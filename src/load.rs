@@ -1,0 +1,52 @@
+//! Stage 1 of every command: load config, inventory and handler map, and
+//! validate all of it. Every problem in every file is collected; any error
+//! stops the command here, before any side effect.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::diag::{InputError, Problem, Problems};
+use crate::handlers::HandlerMap;
+use crate::inventory::Inventory;
+use crate::inventory::fleet::Fleet;
+
+/// Everything loaded and validated.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The config.
+    pub config: Config,
+    /// The whole inventory.
+    pub inventory: Inventory,
+    /// In-scope hosts and their certificates.
+    pub fleet: Fleet,
+    /// The handler map.
+    pub handlers: HandlerMap,
+    /// Warnings found (errors stop loading).
+    pub warnings: Vec<Problem>,
+}
+
+/// Load everything from the config at `path`.
+pub fn load(path: &Path) -> Result<Loaded, InputError> {
+    let config = Config::load(path)?;
+    let mut problems = Problems::default();
+    let inventory = Inventory::load(&config.inventory, &mut problems);
+    let fleet = Fleet::from_inventory(&inventory, &config, &mut problems);
+    let keys: BTreeSet<String> = fleet.certs.iter().map(|c| c.key.clone()).collect();
+    // Keys of every host, excluded ones included: their handlers are not stale.
+    let known: BTreeSet<String> = inventory
+        .hosts
+        .values()
+        .filter_map(|h| h.vars.get("letsencrypt_certs")?.value.as_mapping())
+        .flat_map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)))
+        .collect();
+    let handlers = HandlerMap::load(&config.handlers, &keys, &known, &mut problems);
+    let warnings = problems.into_result()?;
+    Ok(Loaded {
+        config,
+        inventory,
+        fleet,
+        handlers,
+        warnings,
+    })
+}

@@ -1,0 +1,281 @@
+//! Reading YAML files so that later stages can blame a line.
+//!
+//! Values come from `serde_yaml_ng` (it keeps Ansible's `!vault` tags). That
+//! crate has no positions for values, so when a problem must be reported we
+//! re-scan the text once with `saphyr-parser`, whose events carry spans, and
+//! build an index from a value's path (`all.hosts.web1.letsencrypt_certs`)
+//! to its line. The index is built lazily: a clean run never pays for it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use saphyr_parser::{Event, Parser};
+use serde_yaml_ng::Value;
+
+use crate::diag::Problem;
+
+/// Largest input file accepted; a bigger one is certainly a mistake and would
+/// only cost memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// One step in a path into a YAML document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+impl From<&str> for Seg {
+    fn from(key: &str) -> Seg {
+        Seg::Key(key.to_owned())
+    }
+}
+
+impl From<usize> for Seg {
+    fn from(index: usize) -> Seg {
+        Seg::Index(index)
+    }
+}
+
+/// A path into a YAML document.
+pub type YPath = Vec<Seg>;
+
+/// Build a [`YPath`] from keys and indexes: `ypath!["all", "hosts", 0]`.
+#[macro_export]
+macro_rules! ypath {
+    ($($seg:expr),* $(,)?) => { vec![$($crate::yaml::Seg::from($seg)),*] };
+}
+
+/// A parsed YAML file that remembers its text for line look-ups.
+#[derive(Debug)]
+pub struct YamlDoc {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The parsed value (`Null` for an empty file).
+    pub value: Value,
+    source: String,
+    index: OnceLock<HashMap<YPath, usize>>,
+}
+
+impl YamlDoc {
+    /// Read and parse a file; I/O and syntax errors become a [`Problem`].
+    pub fn load(path: &Path) -> Result<YamlDoc, Problem> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Problem::error(path, format!("cannot read: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Problem::error(
+                path,
+                format!(
+                    "file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit",
+                    meta.len()
+                ),
+            ));
+        }
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| Problem::error(path, format!("cannot read: {e}")))?;
+        YamlDoc::parse(path, source)
+    }
+
+    /// Parse text that was read from `path`.
+    pub fn parse(path: &Path, source: String) -> Result<YamlDoc, Problem> {
+        let value = if source.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_yaml_ng::from_str::<Value>(&source).map_err(|e| syntax_problem(path, &e))?
+        };
+        Ok(YamlDoc {
+            path: path.to_path_buf(),
+            value,
+            source,
+            index: OnceLock::new(),
+        })
+    }
+
+    /// The text of the file.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The 1-based line of the key (or sequence item) at `path`, if found.
+    pub fn line_of(&self, path: &[Seg]) -> Option<usize> {
+        let index = self.index.get_or_init(|| build_index(&self.source));
+        // Fall back to the nearest ancestor that has a line: better than none.
+        (0..=path.len())
+            .rev()
+            .find_map(|n| index.get(&path[..n]).copied())
+    }
+
+    /// An error about the item at `path` in this file.
+    pub fn problem(&self, path: &[Seg], message: impl Into<String>) -> Problem {
+        Problem::error(&self.path, message).at(self.line_of(path))
+    }
+}
+
+/// Turn a serde_yaml_ng error into a problem with the parser's line.
+pub fn syntax_problem(path: &Path, err: &serde_yaml_ng::Error) -> Problem {
+    // The message already ends with "at line L column C"; strip it since the
+    // line is shown in front.
+    let text = err.to_string();
+    let text = match text.find(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    };
+    Problem::error(path, format!("invalid YAML: {text}")).at(err.location().map(|l| l.line()))
+}
+
+enum Frame {
+    Map {
+        path: YPath,
+        key: Option<String>,
+        want_key: bool,
+    },
+    Seq {
+        path: YPath,
+        next: usize,
+    },
+}
+
+fn build_index(source: &str) -> HashMap<YPath, usize> {
+    let mut index = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    for event in Parser::new_from_str(source) {
+        let Ok((event, span)) = event else { break };
+        let line = span.start.line();
+        match event {
+            Event::Scalar(text, ..) => {
+                on_node(&mut stack, &mut index, line, Some(text.as_ref()));
+                node_done(&mut stack);
+            }
+            Event::Alias(_) => {
+                on_node(&mut stack, &mut index, line, None);
+                node_done(&mut stack);
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let path = on_node(&mut stack, &mut index, line, None);
+                if matches!(event, Event::MappingStart(..)) {
+                    stack.push(Frame::Map {
+                        path,
+                        key: None,
+                        want_key: true,
+                    });
+                } else {
+                    stack.push(Frame::Seq { path, next: 0 });
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                node_done(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    index
+}
+
+/// A node starts: record its line and return its path.
+fn on_node(
+    stack: &mut [Frame],
+    index: &mut HashMap<YPath, usize>,
+    line: usize,
+    scalar: Option<&str>,
+) -> YPath {
+    match stack.last_mut() {
+        None => {
+            index.entry(Vec::new()).or_insert(line);
+            Vec::new()
+        }
+        Some(Frame::Map {
+            path,
+            key,
+            want_key,
+        }) => {
+            let mut own = path.clone();
+            if *want_key {
+                // A key: its line is where the item is reported.
+                let name = scalar.unwrap_or("?").to_owned();
+                own.push(Seg::Key(name.clone()));
+                index.entry(own.clone()).or_insert(line);
+                *key = Some(name);
+            } else {
+                own.push(Seg::Key(key.clone().unwrap_or_default()));
+                index.entry(own.clone()).or_insert(line);
+            }
+            own
+        }
+        Some(Frame::Seq { path, next }) => {
+            let mut own = path.clone();
+            own.push(Seg::Index(*next));
+            index.entry(own.clone()).or_insert(line);
+            own
+        }
+    }
+}
+
+/// A node ended: advance the parent container.
+fn node_done(stack: &mut [Frame]) {
+    match stack.last_mut() {
+        Some(Frame::Map { want_key, .. }) => *want_key = !*want_key,
+        Some(Frame::Seq { next, .. }) => *next += 1,
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+all:
+  hosts:
+    web1.example.org:
+      ansible_host: 192.0.2.1
+    web2.example.org:
+      letsencrypt_certs:
+        main:
+          - web2.example.org
+          - www.example.org
+";
+
+    #[test]
+    fn finds_lines_of_keys_and_items() {
+        let doc = YamlDoc::parse(Path::new("h.yaml"), DOC.to_owned()).expect("valid");
+        assert_eq!(doc.line_of(&ypath!["all"]), Some(1));
+        assert_eq!(
+            doc.line_of(&ypath!["all", "hosts", "web2.example.org"]),
+            Some(5)
+        );
+        let item = ypath![
+            "all",
+            "hosts",
+            "web2.example.org",
+            "letsencrypt_certs",
+            "main",
+            1
+        ];
+        assert_eq!(doc.line_of(&item), Some(9));
+        // Unknown leaf: nearest ancestor.
+        let missing = ypath!["all", "hosts", "web1.example.org", "nope"];
+        assert_eq!(doc.line_of(&missing), Some(3));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let err = YamlDoc::parse(Path::new("bad.yaml"), "a: [1, 2\nb: 3\n".to_owned())
+            .expect_err("invalid");
+        assert!(err.line.is_some(), "{err}");
+        assert!(err.message.starts_with("invalid YAML"), "{err}");
+    }
+
+    #[test]
+    fn vault_tags_are_carried() {
+        let doc = YamlDoc::parse(
+            Path::new("v.yaml"),
+            "secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n".to_owned(),
+        )
+        .expect("vault tag is not fatal");
+        assert!(matches!(doc.value["secret"], Value::Tagged(_)));
+    }
+}
