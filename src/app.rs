@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::cli::{Cli, Command, Output, PlanArgs, Selection};
 use crate::diag::{InputError, Problem};
 use crate::load::{Loaded, load};
-use crate::plan::{self, Observed, PlanOptions, scope};
+use crate::plan::{self, PlanOptions, scope};
 use crate::store::StoreView;
 
 /// Exit code: success.
@@ -39,7 +39,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Plan(args) => cmd_plan(cli, args),
         Command::Check(args) => cmd_check(cli, args.dns),
         Command::Status(args) => cmd_status(cli, args.limit.as_deref()),
-        Command::Pulse(args) => not_yet(cli, &args.selection, "pulse"),
+        Command::Pulse(args) => cmd_pulse(cli, &args.selection, args.force),
         Command::Renew(args) => cmd_renew(cli, &args.host, &args.certs),
     };
     match result {
@@ -118,12 +118,25 @@ fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
         scope,
         force: args.force,
     };
+    // ARI windows are read-only lookups; only needed when something is stored.
+    let ari = if store.certs.is_empty() {
+        Default::default()
+    } else {
+        runtime()?.block_on(crate::execute::ari_windows(&loaded, &store, &options))
+    };
     let plan = plan::build(
         &loaded.config,
         &loaded.fleet,
         &loaded.handlers,
         &store,
-        &Observed::new(),
+        &plan::Facts {
+            held: crate::store::breakers::held(
+                &crate::store::breakers::read(&loaded.config.state_dir),
+                now,
+            ),
+            ari,
+            ..plan::Facts::default()
+        },
         &options,
         now,
     )
@@ -223,19 +236,50 @@ fn cmd_renew(cli: &Cli, host: &str, certs: &[String]) -> Result<u8, AppError> {
             .into());
         }
     }
-    not_built("renew")
+    let sel = Selection {
+        limit: Some(host.to_owned()),
+        certs: certs.to_vec(),
+    };
+    let scope = scope::resolve(
+        &loaded.inventory,
+        &loaded.fleet,
+        sel.limit.as_deref(),
+        &sel.certs,
+    )
+    .map_err(|problems| InputError { problems })?;
+    run_pulse(cli, &loaded, scope, true)
 }
 
-fn not_yet(cli: &Cli, sel: &Selection, what: &str) -> Result<u8, AppError> {
-    // Validate the input first, so a broken inventory still says so.
-    load_scoped(cli, sel)?;
-    not_built(what)
+fn cmd_pulse(cli: &Cli, sel: &Selection, force: bool) -> Result<u8, AppError> {
+    let (loaded, scope) = load_scoped(cli, sel)?;
+    run_pulse(cli, &loaded, scope, force)
 }
 
-fn not_built(what: &str) -> Result<u8, AppError> {
-    eprintln!(
-        "certbridge: `{what}` is not built yet: issuance, deployment and handlers land in the next releases. \
-         `certbridge plan` shows what it will do."
+fn run_pulse(cli: &Cli, loaded: &Loaded, scope: plan::Scope, force: bool) -> Result<u8, AppError> {
+    crate::logging::open_log_file(loaded.config.log_file.as_deref());
+    let options = PlanOptions { scope, force };
+    let report = runtime()?
+        .block_on(crate::execute::pulse(loaded, &options, Timestamp::now()))
+        .map_err(|e| AppError::Runtime(e.into()))?;
+    match cli.output {
+        Output::Json => println!("{}", report.json()),
+        Output::Human => print!("{}", report.human()),
+    }
+    tracing::info!(
+        failed = report.failed(),
+        seconds = report.duration_seconds,
+        "pulse finished"
     );
-    Ok(EXIT_FAILURE)
+    Ok(if report.failed() {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Runtime(anyhow::Error::new(e).context("starting the async runtime")))
 }

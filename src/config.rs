@@ -65,6 +65,9 @@ pub struct AcmeConfig {
     pub profile: Option<String>,
     /// When to renew without ARI.
     pub renew_before: RenewBefore,
+    /// External account binding: key id and the decoded HMAC key.
+    #[serde(skip)]
+    pub eab: Option<(String, Vec<u8>)>,
 }
 
 /// `dns:` section.
@@ -244,6 +247,8 @@ struct RawAcme {
     key_type: KeyType,
     profile: Option<String>,
     renew_before: String,
+    eab_kid: Option<String>,
+    eab_hmac_key: Option<String>,
 }
 
 impl Default for RawAcme {
@@ -256,6 +261,8 @@ impl Default for RawAcme {
             key_type: KeyType::EcdsaP256,
             profile: None,
             renew_before: "1/3".into(),
+            eab_kid: None,
+            eab_hmac_key: None,
         }
     }
 }
@@ -359,6 +366,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "key_type",
             "profile",
             "renew_before",
+            "eab_kid",
+            "eab_hmac_key",
         ],
     ),
     (
@@ -445,6 +454,35 @@ impl Config {
                 .item("inventory"),
             );
         }
+        let eab = match (&raw.acme.eab_kid, &raw.acme.eab_hmac_key) {
+            (None, None) => None,
+            (Some(kid), Some(key)) => match crate::acme::account::decode_base64url(key) {
+                Some(k) if !k.is_empty() => Some((kid.clone(), k)),
+                _ => {
+                    problems.push(
+                        doc.problem(&["acme".into(), "eab_hmac_key".into()], "not base64url")
+                            .item("acme.eab_hmac_key"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                problems.push(
+                    doc.problem(
+                        &["acme".into()],
+                        "set both eab_kid and eab_hmac_key, or neither",
+                    )
+                    .item("acme.eab_kid"),
+                );
+                None
+            }
+        };
+        if raw.acme.trust_roots.len() > 1 {
+            problems.push(
+                doc.problem(&["acme".into(), "trust_roots".into()], "at most one trust root is supported: the ACME client trusts exactly one PEM root when one is given")
+                    .item("acme.trust_roots"),
+            );
+        }
         if raw.ssh.max_hosts == 0 {
             problems.push(
                 doc.problem(&["ssh".into(), "max_hosts".into()], "must be at least 1")
@@ -495,6 +533,7 @@ impl Config {
                 key_type: raw.acme.key_type,
                 profile: raw.acme.profile,
                 renew_before,
+                eab,
             },
             dns: DnsConfig {
                 zone: raw.dns.zone,

@@ -16,15 +16,20 @@
 //!
 //! [`cli`] holds the clap types and [`app`] is the only place that prints.
 
+pub mod acme;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod dns;
+pub mod execute;
 pub mod handlers;
 pub mod inventory;
+pub mod issue;
 pub mod load;
 pub mod logging;
 pub mod plan;
+pub mod report;
 pub mod status;
 pub mod store;
 pub mod x509;

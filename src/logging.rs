@@ -1,8 +1,21 @@
-//! Log output on stderr; results stay on stdout.
+//! Logs: human lines on stderr (with progress bars above them when stderr
+//! is a terminal), and once the config is known, timestamped lines appended
+//! to `log_file`. Results stay on stdout.
 
-use tracing_subscriber::EnvFilter;
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal as _, Write};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
-/// Set up the tracing subscriber from `-v`/`-q` (or `CERTBRIDGE_LOG`).
+use tracing_indicatif::IndicatifLayer;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+static LOG_FILE: OnceLock<Mutex<File>> = OnceLock::new();
+
+/// Set up logging from `-v`/`-q` (or `CERTBRIDGE_LOG`).
 pub fn init(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -13,9 +26,81 @@ pub fn init(verbose: u8, quiet: bool) {
     };
     let filter = EnvFilter::try_from_env("CERTBRIDGE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("certbridge={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    if std::io::stderr().is_terminal() && !quiet {
+        let bars = IndicatifLayer::new();
+        let stderr = tracing_subscriber::fmt::layer()
+            .with_writer(bars.get_stderr_writer())
+            .with_target(false)
+            .without_time()
+            .with_filter(filter);
+        let _ = tracing_subscriber::registry()
+            .with(stderr)
+            .with(bars.with_filter(EnvFilter::new("certbridge=info")))
+            .with(file_layer())
+            .try_init();
+    } else {
+        let stderr = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(false)
+            .with_filter(filter);
+        let _ = tracing_subscriber::registry()
+            .with(stderr)
+            .with(file_layer())
+            .try_init();
+    }
+}
+
+/// The log file gets info and above, whatever `-q` says.
+fn file_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(FileWriter)
+        .with_ansi(false)
         .with_target(false)
-        .try_init();
+        .with_filter(EnvFilter::new("certbridge=info"))
+}
+
+/// Start appending log lines to `path` (creating its folder).
+pub fn open_log_file(path: Option<&Path>) {
+    let Some(path) = path else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match OpenOptions::new().create(true).append(true).open(path) {
+        Ok(f) => {
+            let _ = LOG_FILE.set(Mutex::new(f));
+        }
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot open the log file"),
+    }
+}
+
+struct FileWriter;
+
+struct FileHandle;
+
+impl Write for FileHandle {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match LOG_FILE.get() {
+            Some(m) => match m.lock() {
+                Ok(mut f) => f.write(buf),
+                Err(_) => Ok(buf.len()),
+            },
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for FileWriter {
+    type Writer = FileHandle;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        FileHandle
+    }
 }

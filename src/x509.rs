@@ -48,3 +48,17 @@ pub fn leaf_info(pem: &[u8]) -> Result<LeafInfo, String> {
         subject: cert.subject().to_string(),
     })
 }
+
+/// Does the leaf certificate (PEM) carry the public key of `key_pem`?
+pub fn key_matches(cert_pem: &str, key_pem: &str) -> bool {
+    let Ok(key) = rcgen::KeyPair::from_pem(key_pem) else {
+        return false;
+    };
+    let Some(Ok(pem)) = Pem::iter_from_buffer(cert_pem.as_bytes()).next() else {
+        return false;
+    };
+    let Ok(cert) = pem.parse_x509() else {
+        return false;
+    };
+    cert.public_key().raw == rcgen::PublicKeyData::subject_public_key_info(&key).as_slice()
+}

@@ -46,7 +46,7 @@ pub type YPath = Vec<Seg>;
 /// Build a [`YPath`] from keys and indexes: `ypath!["all", "hosts", 0]`.
 #[macro_export]
 macro_rules! ypath {
-    ($($seg:expr),* $(,)?) => { vec![$($crate::yaml::Seg::from($seg)),*] };
+    ($($seg:expr),* $(,)?) => { [$($crate::yaml::Seg::from($seg)),*] };
 }
 
 /// A parsed YAML file that remembers its text for line look-ups.

@@ -11,7 +11,9 @@ fn check_accepts_the_example_fleet() {
     s.cmd(&["check"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("8 host(s), 11 certificate(s), 22 name(s)"));
+        .stdout(predicate::str::contains(
+            "8 host(s), 11 certificate(s), 22 name(s)",
+        ));
 }
 
 #[test]
@@ -34,13 +36,20 @@ fn config_from_the_environment() {
 #[test]
 fn usage_errors_exit_2() {
     certbridge().arg("frobnicate").assert().code(2);
-    certbridge().args(["plan", "--no-such-flag"]).assert().code(2);
+    certbridge()
+        .args(["plan", "--no-such-flag"])
+        .assert()
+        .code(2);
     certbridge().arg("renew").assert().code(2);
 }
 
 #[test]
 fn help_and_version_exit_0() {
-    certbridge().arg("--help").assert().code(0).stdout(predicate::str::contains("pulse"));
+    certbridge()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("pulse"));
     certbridge().arg("--version").assert().code(0);
 }
 
@@ -62,11 +71,19 @@ fn broken_host_vars_name_file_line_and_item() {
         "- Gitea02.opendev.org",
     );
     s.edit("handlers.yaml", "restart-gitea:\n", "restart-gitea-typo:\n");
-    let out = s.cmd(&["plan"]).assert().code(2).get_output().stderr.clone();
+    let out = s
+        .cmd(&["plan"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
     let err = String::from_utf8_lossy(&out);
     assert!(
         err.contains("service/host_vars/gitea02.opendev.org.yaml:")
-            && err.contains("gitea02.opendev.org gitea02-main: `Gitea02.opendev.org` has uppercase letters"),
+            && err.contains(
+                "gitea02.opendev.org gitea02-main: `Gitea02.opendev.org` has uppercase letters"
+            ),
         "{err}"
     );
     assert!(err.contains("unknown action `restart-gitea`"), "{err}");
@@ -80,10 +97,10 @@ fn yaml_syntax_error_names_the_line() {
     let mut text = std::fs::read_to_string(&p).expect("read");
     text.push_str("  broken: [unclosed\n");
     std::fs::write(&p, text).expect("write");
-    s.cmd(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("service/groups.yaml:").and(predicate::str::contains("invalid YAML")));
+    s.cmd(&["check"]).assert().code(2).stderr(
+        predicate::str::contains("service/groups.yaml:")
+            .and(predicate::str::contains("invalid YAML")),
+    );
 }
 
 #[test]
@@ -100,7 +117,13 @@ fn limit_that_matches_nothing_is_an_input_error() {
 fn limit_and_cert_narrow_the_plan() {
     let s = Scratch::copy("inventory");
     let out = s
-        .cmd(&["--output", "json", "plan", "--limit", "gitea*,!gitea03.opendev.org"])
+        .cmd(&[
+            "--output",
+            "json",
+            "plan",
+            "--limit",
+            "gitea*,!gitea03.opendev.org",
+        ])
         .assert()
         .code(0)
         .get_output()
@@ -119,8 +142,18 @@ fn limit_and_cert_narrow_the_plan() {
 #[test]
 fn json_input_errors_are_machine_readable() {
     let s = Scratch::copy("inventory");
-    s.edit("certbridge.yaml", "group: letsencrypt", "group: letsencrypt\ngroupp: x");
-    let out = s.cmd(&["--output", "json", "check"]).assert().code(2).get_output().stdout.clone();
+    s.edit(
+        "certbridge.yaml",
+        "group: letsencrypt",
+        "group: letsencrypt\ngroupp: x",
+    );
+    let out = s
+        .cmd(&["--output", "json", "check"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(doc["error"], "input");
     assert_eq!(doc["problems"][0]["item"], "groupp");
@@ -128,19 +161,28 @@ fn json_input_errors_are_machine_readable() {
 }
 
 #[test]
-fn pulse_and_renew_say_they_are_not_built_yet() {
+fn renew_validates_its_input_first() {
     let s = Scratch::copy("inventory");
-    s.cmd(&["pulse"]).assert().code(1).stderr(predicate::str::contains("not built yet"));
-    s.cmd(&["renew", "gitea01.opendev.org"]).assert().code(1);
-    // Input is still validated first: an unknown host is exit 2.
-    s.cmd(&["renew", "nope.opendev.org"]).assert().code(2);
+    s.cmd(&["renew", "nope.opendev.org"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no host `nope.opendev.org` in the inventory"));
+    s.cmd(&["renew", "nb03.opendev.org"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not in group `letsencrypt`"));
+    s.cmd(&["renew", "gitea01.opendev.org", "--cert", "gitea02-main"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no certificate with key `gitea02-main`"));
+    // Nothing was created: input errors have no side effects.
+    assert!(!s.path("state").exists());
 }
 
 #[test]
 fn status_lists_every_certificate_as_not_issued() {
     let s = Scratch::copy("inventory");
-    s.cmd(&["status"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("gitea01-main").and(predicate::str::contains("not issued")));
+    s.cmd(&["status"]).assert().code(0).stdout(
+        predicate::str::contains("gitea01-main").and(predicate::str::contains("not issued")),
+    );
 }

@@ -96,7 +96,7 @@ impl Declared {
             };
             self.add_group(
                 doc,
-                vec![Seg::Key(name.to_owned())],
+                &[Seg::Key(name.to_owned())],
                 name,
                 None,
                 body,
@@ -110,7 +110,7 @@ impl Declared {
     fn add_group(
         &mut self,
         doc: &Arc<YamlDoc>,
-        path: YPath,
+        path: &[Seg],
         name: &str,
         parent: Option<&str>,
         body: &Value,
@@ -119,16 +119,16 @@ impl Declared {
     ) {
         if depth > 64 {
             problems.push(
-                doc.problem(&path, "groups nested more than 64 deep")
+                doc.problem(path, "groups nested more than 64 deep")
                     .item(name),
             );
             return;
         }
         let group = self.group(name);
-        if let Some(p) = parent {
-            if p != "all" {
-                group.parents.insert(p.to_owned());
-            }
+        if let Some(p) = parent
+            && p != "all"
+        {
+            group.parents.insert(p.to_owned());
         }
         let body = match body {
             Value::Null => return,
@@ -136,7 +136,7 @@ impl Declared {
             _ => {
                 problems.push(
                     doc.problem(
-                        &path,
+                        path,
                         "a group must be a mapping with `hosts`, `vars` or `children`",
                     )
                     .item(format!("group {name}")),
@@ -146,7 +146,7 @@ impl Declared {
         };
         for (key, value) in body {
             let key = key.as_str().unwrap_or("?");
-            let mut sub = path.clone();
+            let mut sub = path.to_vec();
             sub.push(Seg::Key(key.to_owned()));
             match key {
                 "hosts" => self.add_hosts(doc, &sub, name, value, problems),
@@ -171,7 +171,7 @@ impl Declared {
                             cpath.push(Seg::Key(child.to_owned()));
                             self.add_group(
                                 doc,
-                                cpath,
+                                &cpath,
                                 child,
                                 Some(name),
                                 child_body,

@@ -117,6 +117,9 @@ pub struct CertPlan {
     /// Issued by a local throwaway CA instead of ACME.
     #[serde(skip)]
     pub self_signed: bool,
+    /// Ordering is on hold until then: a name failed validation repeatedly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<Timestamp>,
 }
 
 /// One TXT record the pulse will publish.
@@ -209,6 +212,27 @@ pub enum HostFact {
 /// Facts observed by probing hosts: (host, cert key) → fact.
 pub type Observed = BTreeMap<(String, String), HostFact>;
 
+/// A renewal window the CA suggested through ARI (RFC 9773).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AriWindow {
+    /// Start of the suggested window.
+    pub start: Timestamp,
+    /// End of the suggested window.
+    pub end: Timestamp,
+}
+
+/// Everything observed before planning, besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// What hosts have (from `--probe`); missing entries fall back to the
+    /// store's deployment records.
+    pub hosts: Observed,
+    /// ARI windows by certificate key, where the CA offers ARI.
+    pub ari: BTreeMap<String, AriWindow>,
+    /// Names whose ordering is on hold (breaker open) until the time given.
+    pub held: BTreeMap<String, Timestamp>,
+}
+
 /// Options that shape a plan.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -232,7 +256,7 @@ pub fn build(
     fleet: &Fleet,
     handlers: &HandlerMap,
     store: &StoreView,
-    observed: &Observed,
+    facts: &Facts,
     options: &PlanOptions,
     now: Timestamp,
 ) -> Result<Plan, PlanError> {
@@ -244,16 +268,20 @@ pub fn build(
         .filter(|c| options.scope.contains(&c.host, &c.key))
     {
         let self_signed = fleet.host(&cert.host).is_some_and(|h| h.self_sign);
-        let plan = plan_cert(
-            config,
-            cert,
-            store,
-            observed,
-            options.force,
-            now,
-            self_signed,
-        );
-        if matches!(plan.action, Action::Issue | Action::Renew) && !self_signed {
+        let mut plan = plan_cert(config, cert, store, facts, options.force, now, self_signed);
+        if matches!(plan.action, Action::Issue | Action::Renew) {
+            // A name whose breaker is open holds its whole certificate.
+            plan.held_until = cert
+                .names
+                .iter()
+                .filter_map(|n| facts.held.get(&n.name).filter(|until| **until > now))
+                .max()
+                .copied();
+        }
+        if matches!(plan.action, Action::Issue | Action::Renew)
+            && !self_signed
+            && plan.held_until.is_none()
+        {
             challenges.extend(cert.names.iter().map(|n| Challenge {
                 domain: n.name.clone(),
                 owner: None,
@@ -297,7 +325,7 @@ fn plan_cert(
     config: &Config,
     cert: &Certificate,
     store: &StoreView,
-    observed: &Observed,
+    facts: &Facts,
     force: bool,
     now: Timestamp,
     self_signed: bool,
@@ -305,8 +333,16 @@ fn plan_cert(
     let stored = store.certs.get(&cert.key);
     let wanted: std::collections::BTreeSet<&str> =
         cert.names.iter().map(|n| n.name.as_str()).collect();
-    let renew_at =
-        stored.map(|s| renewal::renew_at(s.not_before, s.not_after, config.acme.renew_before));
+    // ARI wins where the CA offers it; otherwise renew_before.
+    let ari = stored.and_then(|s| {
+        facts
+            .ari
+            .get(&cert.key)
+            .map(|w| renewal::ari_point(*w, &s.key, &s.serial))
+    });
+    let renew_at = ari.or_else(|| {
+        stored.map(|s| renewal::renew_at(s.not_before, s.not_after, config.acme.renew_before))
+    });
     let (action, reason) = match stored {
         None => (Action::Issue, Reason::New),
         Some(s)
@@ -319,10 +355,13 @@ fn plan_cert(
             (Action::Issue, Reason::NamesChanged)
         }
         Some(_) if force => (Action::Renew, Reason::Forced),
-        Some(_) if renew_at.is_some_and(|at| now >= at) => (Action::Renew, Reason::Expiring),
+        Some(_) if ari.is_some_and(|at| now >= at) => (Action::Renew, Reason::AriWindow),
+        Some(_) if ari.is_none() && renew_at.is_some_and(|at| now >= at) => {
+            (Action::Renew, Reason::Expiring)
+        }
         Some(s) => {
             let key = (cert.host.clone(), cert.key.clone());
-            let fact = observed.get(&key).cloned().unwrap_or_else(|| {
+            let fact = facts.hosts.get(&key).cloned().unwrap_or_else(|| {
                 match store.deployed(&cert.host, &cert.key) {
                     Some(d) if d.version == s.version => HostFact::Matches,
                     Some(_) => HostFact::Differs,
@@ -352,6 +391,7 @@ fn plan_cert(
         handler: cert.handler(),
         renew_at,
         self_signed,
+        held_until: None,
     }
 }
 

@@ -116,6 +116,13 @@ fn detail(c: &CertPlan, now: Timestamp) -> String {
     if c.self_signed {
         d.push_str("  [self-signed]");
     }
+    if let Some(until) = c.held_until {
+        let _ = write!(
+            d,
+            "  [ON HOLD until {}: repeated validation failures]",
+            until.strftime("%Y-%m-%d %H:%M UTC")
+        );
+    }
     if let (Some(na), Some(at)) = (c.not_after, c.renew_at) {
         let when = |t: Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
         let extra = match c.action {

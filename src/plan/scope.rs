@@ -23,7 +23,7 @@ pub fn resolve(
     let mut problems = Vec::new();
     let all: BTreeSet<String> = fleet.hosts.keys().cloned().collect();
     let hosts = match limit {
-        None => all.clone(),
+        None => all,
         Some(text) => {
             let mut included: Option<BTreeSet<String>> = None;
             let mut excluded = BTreeSet::new();
@@ -75,13 +75,13 @@ pub fn resolve(
                 "--cert",
                 format!("no certificate in the fleet has key `{key}`"),
             ));
-        } else if let Some(c) = fleet.certs.iter().find(|c| &c.key == key) {
-            if !hosts.contains(&c.host) {
-                problems.push(Problem::usage(
-                    "--cert",
-                    format!("`{key}` belongs to {}, which --limit leaves out", c.host),
-                ));
-            }
+        } else if let Some(c) = fleet.certs.iter().find(|c| &c.key == key)
+            && !hosts.contains(&c.host)
+        {
+            problems.push(Problem::usage(
+                "--cert",
+                format!("`{key}` belongs to {}, which --limit leaves out", c.host),
+            ));
         }
     }
     if !problems.is_empty() {

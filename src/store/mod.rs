@@ -9,12 +9,17 @@
 //!   certs/<cert-key>/<version>/    key.pem cert.pem chain.pem fullchain.pem meta.json
 //!   orders/<cert-key>.json         an order in flight (resumed after a crash)
 //!   hosts/<host>.json              what each host has, and pending handlers
+//!   breakers.json                  names on hold after repeated failed validations
+//!   dns/serial                     the last serial written to the signing zone
 //! ```
 //!
 //! Every write is a temp file in the same folder, fsync, rename; folders are
 //! 0700 and keys 0600. This module is the read side the planner and `status`
 //! use; a missing store simply means nothing was issued yet.
 
+pub mod breakers;
 mod read;
+mod write;
 
 pub use read::{Deployed, HostRecord, StoreError, StoreView, StoredCert};
+pub use write::{CertMeta, JournalEntry, Store, StoreWriteError, mkdir, write_atomic};

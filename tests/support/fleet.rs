@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A scratch copy of a fleet folder whose store lives inside the scratch dir.
-pub struct Scratch {
+pub(crate) struct Scratch {
     /// Keeps the folder alive.
     pub dir: tempfile::TempDir,
 }
@@ -18,7 +18,7 @@ pub struct Scratch {
 impl Scratch {
     /// Copy `inventory/` (or a fixture) from the repo; `state_dir` and
     /// `log_file` are pointed into the copy so tests never see machine state.
-    pub fn copy(rel: &str) -> Scratch {
+    pub(crate) fn copy(rel: &str) -> Scratch {
         let dir = tempfile::tempdir().expect("tempdir");
         copy_tree(&repo().join(rel), &dir.path().join("fleet"));
         let cfg = dir.path().join("fleet/certbridge.yaml");
@@ -42,35 +42,40 @@ impl Scratch {
     }
 
     /// The config file.
-    pub fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("fleet/certbridge.yaml")
     }
 
     /// A file inside the copied fleet.
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join("fleet").join(rel)
     }
 
     /// `certbridge --config <copy> ARGS`.
-    pub fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = certbridge();
         c.arg("--config").arg(self.config()).args(args);
         c
     }
 
     /// Replace `from` with `to` in a file of the copy (must match).
-    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+    pub(crate) fn edit(&self, rel: &str, from: &str, to: &str) {
         let p = self.path(rel);
         let text = std::fs::read_to_string(&p).expect("read");
-        assert!(text.contains(from), "{} does not contain {from:?}", p.display());
+        assert!(
+            text.contains(from),
+            "{} does not contain {from:?}",
+            p.display()
+        );
         std::fs::write(&p, text.replacen(from, to, 1)).expect("write");
     }
 }
 
 /// The built binary, with the environment cleared of certbridge variables.
-pub fn certbridge() -> Command {
+pub(crate) fn certbridge() -> Command {
     let mut c = Command::cargo_bin("certbridge").expect("binary built");
-    c.env_remove("CERTBRIDGE_CONFIG").env_remove("CERTBRIDGE_LOG");
+    c.env_remove("CERTBRIDGE_CONFIG")
+        .env_remove("CERTBRIDGE_LOG");
     c
 }
 

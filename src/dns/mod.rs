@@ -1,0 +1,6 @@
+//! DNS: where TXT values go, the signing zone file, and propagation checks.
+
+pub mod client;
+pub mod owners;
+pub mod propagation;
+pub mod zone;

@@ -1,0 +1,554 @@
+//! Steps 4–8 of a pulse: order everything, publish every DNS-01 value in one
+//! zone update, verify propagation on every authoritative server, answer,
+//! finalize, store, and clean the zone again.
+//!
+//! A failure hits only the certificates it concerns: a name without a CNAME
+//! into the signing zone fails its certificate before ordering; a zone that
+//! does not check or reload fails the orders that needed it; a server that
+//! never serves a record fails the orders whose records are missing there.
+//! Certificates are stored before anything else can use them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+use tracing_indicatif::span_ext::IndicatifSpanExt as _;
+
+use crate::acme::account::{self, AccountSpec};
+use crate::acme::order::{self, LiveOrder, OrderJob};
+use crate::acme::{AcmeError, problem, selfsign};
+use crate::config::Config;
+use crate::dns::zone::{self, LocalZone, TxtRecord};
+use crate::dns::{client, owners, propagation};
+use crate::store::{CertMeta, Store};
+
+/// Orders created or finalized at once.
+const MAX_CONCURRENT_ORDERS: usize = 32;
+
+/// One certificate to issue.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// Certificate key.
+    pub cert: String,
+    /// Host.
+    pub host: String,
+    /// Names.
+    pub domains: Vec<String>,
+    /// Use the staging directory.
+    pub staging: bool,
+    /// Use a local throwaway CA.
+    pub self_signed: bool,
+    /// ARI identifier of the certificate this one replaces.
+    pub replaces: Option<instant_acme::CertificateIdentifier<'static>>,
+}
+
+/// A stored certificate version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issued {
+    /// Store version name.
+    pub version: String,
+    /// Expiry.
+    pub not_after: Timestamp,
+    /// True when an order from an earlier run was resumed.
+    pub resumed: bool,
+}
+
+/// What happened to the signing zone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsOutcome {
+    /// TXT records published.
+    pub records: usize,
+    /// Serial of the update.
+    pub serial: Option<u32>,
+    /// Serial of the clean-up.
+    pub cleanup_serial: Option<u32>,
+    /// Seconds until every server served everything.
+    pub propagation_seconds: Option<f64>,
+    /// Why publishing failed, if it did.
+    pub error: Option<String>,
+    /// Why the clean-up failed, if it did (the next update removes them).
+    pub cleanup_error: Option<String>,
+}
+
+/// Result of the issuance stage.
+#[derive(Debug, Default, Serialize)]
+pub struct IssueReport {
+    /// Per certificate key: the stored version, or why not.
+    pub results: BTreeMap<String, Result<Issued, String>>,
+    /// The zone update.
+    pub dns: DnsOutcome,
+    /// New orders created.
+    pub orders_created: usize,
+    /// Orders resumed from the journal.
+    pub orders_resumed: usize,
+    /// Certificates whose validation failed at the CA (or were rate
+    /// limited): their names count towards the breakers.
+    pub validation_failed: BTreeSet<String>,
+}
+
+/// Run the stage for `requests`; never returns early on a per-cert failure.
+pub async fn run(
+    config: &Config,
+    contact: &[String],
+    store: &Store,
+    requests: Vec<IssueRequest>,
+) -> IssueReport {
+    let mut report = IssueReport::default();
+    let (local, acme): (Vec<_>, Vec<_>) = requests.into_iter().partition(|r| r.self_signed);
+    for req in local {
+        let result = self_sign(config, store, &req);
+        report.results.insert(req.cert.clone(), result);
+    }
+    if acme.is_empty() {
+        return report;
+    }
+
+    // Where each TXT value goes; a name without a usable CNAME fails its
+    // certificate before anything is ordered.
+    let resolver = match resolver(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            for req in &acme {
+                report.results.insert(req.cert.clone(), Err(e.clone()));
+            }
+            return report;
+        }
+    };
+    let names: Vec<String> = acme
+        .iter()
+        .flat_map(|r| r.domains.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let owner_map =
+        owners::resolve_owners(resolver, &config.dns.zone, &names, Duration::from_secs(5)).await;
+    let mut ready = Vec::new();
+    for req in acme {
+        let bad: Vec<String> = req
+            .domains
+            .iter()
+            .filter_map(|d| match owner_map.get(d) {
+                Some(Ok(_)) => None,
+                Some(Err(e)) => Some(e.to_string()),
+                None => Some(format!("{d}: not looked up")),
+            })
+            .collect();
+        if bad.is_empty() {
+            ready.push(req);
+        } else {
+            report.results.insert(req.cert.clone(), Err(bad.join("; ")));
+        }
+    }
+
+    let live = place_all(config, contact, store, ready, &mut report).await;
+
+    // One zone update with every value of every order.
+    let mut records = Vec::new();
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for lo in &live {
+        for ch in &lo.challenges {
+            if let Some(Ok(owner)) = owner_map.get(&ch.name) {
+                records.push(TxtRecord {
+                    label: owner.label.clone(),
+                    owner: owner.fqdn.clone(),
+                    value: ch.value.clone(),
+                });
+                expected
+                    .entry(owner.fqdn.clone())
+                    .or_default()
+                    .insert(ch.value.clone());
+            }
+        }
+    }
+    let mut failed_owners = BTreeSet::new();
+    let mut publish_error = None;
+    if !records.is_empty() {
+        report.dns.records = records.len();
+        match publish(config, store, &records).await {
+            Ok(serial) => {
+                report.dns.serial = Some(serial);
+                match verify(config, resolver, serial, &expected).await {
+                    Ok((elapsed, failed, why)) => {
+                        report.dns.propagation_seconds = Some(elapsed.as_secs_f64());
+                        if !failed.is_empty() {
+                            report.dns.error = Some(why.clone());
+                            publish_error = Some(why);
+                            failed_owners = failed;
+                        }
+                    }
+                    Err(e) => {
+                        report.dns.error = Some(e.clone());
+                        publish_error = Some(e);
+                        failed_owners = expected.keys().cloned().collect();
+                    }
+                }
+            }
+            Err(e) => {
+                report.dns.error = Some(e.clone());
+                publish_error = Some(e);
+                failed_owners = expected.keys().cloned().collect();
+            }
+        }
+    }
+
+    // Answer and finalize the orders whose records are visible everywhere.
+    let span = tracing::info_span!("finalize");
+    span.pb_set_length(live.len() as u64);
+    let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_ORDERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for lo in live {
+        let blocked = lo.challenges.iter().any(|ch| {
+            owner_map
+                .get(&ch.name)
+                .and_then(|o| o.as_ref().ok())
+                .is_some_and(|o| failed_owners.contains(&o.fqdn))
+        });
+        if blocked {
+            let why = publish_error.clone().unwrap_or_default();
+            report
+                .results
+                .insert(lo.job.cert.clone(), Err(format!("DNS: {why}")));
+            span.pb_inc(1);
+            continue;
+        }
+        let sem = Arc::clone(&sem);
+        let key_type = config.acme.key_type;
+        let store = store.clone();
+        tasks.spawn(
+            async move {
+                let _permit = sem.acquire_owned().await;
+                let cert = lo.job.cert.clone();
+                let resumed = lo.resumed;
+                let job = lo.job.clone();
+                (
+                    cert,
+                    resumed,
+                    job,
+                    order::complete(lo, &store, key_type).await,
+                )
+            }
+            .in_current_span(),
+        );
+    }
+    while let Some(joined) = tasks.join_next().await {
+        span.pb_inc(1);
+        let Ok((cert, resumed, job, result)) = joined else {
+            continue;
+        };
+        let stored = match result {
+            Ok(issued) => save(
+                store,
+                &job,
+                &issued.key_pem,
+                &issued.chain_pem,
+                &job.directory,
+                Some(issued.order_url),
+            )
+            .map(|mut i| {
+                i.resumed = resumed;
+                i
+            }),
+            Err(e) => {
+                if matches!(e, AcmeError::Invalid { .. })
+                    || e.problem_type() == Some(problem::RATE_LIMITED)
+                {
+                    report.validation_failed.insert(cert.clone());
+                }
+                Err(format!("{:#}", anyhow::Error::new(e)))
+            }
+        };
+        if stored.is_ok() {
+            let _ = store.forget_order(&cert);
+        }
+        report.results.insert(cert, stored);
+    }
+    drop(span);
+
+    if report.dns.serial.is_some() {
+        match publish(config, store, &[]).await {
+            Ok(serial) => report.dns.cleanup_serial = Some(serial),
+            Err(e) => report.dns.cleanup_error = Some(e),
+        }
+    }
+    report
+}
+
+async fn resolver(config: &Config) -> Result<SocketAddr, String> {
+    match &config.dns.resolver {
+        Some(text) => client::parse_server(text, 53)
+            .await
+            .map_err(|e| format!("dns.resolver `{text}`: {e}")),
+        None => client::system_resolver().map_err(|e| format!("system resolver: {e}")),
+    }
+}
+
+async fn place_all(
+    config: &Config,
+    contact: &[String],
+    store: &Store,
+    requests: Vec<IssueRequest>,
+    report: &mut IssueReport,
+) -> Vec<LiveOrder> {
+    let span = tracing::info_span!("orders");
+    span.pb_set_length(requests.len() as u64);
+    let journal: BTreeMap<String, crate::store::JournalEntry> = store
+        .journaled()
+        .into_iter()
+        .map(|e| (e.cert.clone(), e))
+        .collect();
+    let mut by_dir: BTreeMap<String, Vec<IssueRequest>> = BTreeMap::new();
+    for r in requests {
+        let dir = if r.staging {
+            config.acme.staging_directory.clone()
+        } else {
+            config.acme.directory.clone()
+        };
+        by_dir.entry(dir).or_default().push(r);
+    }
+    let mut live = Vec::new();
+    for (directory, reqs) in by_dir {
+        let spec = AccountSpec::from_config(config, &directory, contact);
+        let mut acct = match account::load_or_create(store, &spec).await {
+            Ok(a) => a,
+            Err(e) => {
+                let msg = format!("{:#}", anyhow::Error::new(e));
+                for r in reqs {
+                    report.results.insert(r.cert.clone(), Err(msg.clone()));
+                    span.pb_inc(1);
+                }
+                continue;
+            }
+        };
+        let mut pending = reqs;
+        for attempt in 0..2 {
+            let results = place_batch(&acct, store, &directory, config, &pending, &journal).await;
+            let mut retry = Vec::new();
+            let mut forgotten = false;
+            for (req, result) in pending.into_iter().zip(results) {
+                match result {
+                    Ok(lo) => {
+                        if lo.resumed {
+                            report.orders_resumed += 1;
+                        } else {
+                            report.orders_created += 1;
+                        }
+                        span.pb_inc(1);
+                        live.push(lo);
+                    }
+                    Err(e)
+                        if attempt == 0
+                            && e.problem_type() == Some(problem::ACCOUNT_DOES_NOT_EXIST) =>
+                    {
+                        forgotten = true;
+                        retry.push(req);
+                    }
+                    Err(e) => {
+                        span.pb_inc(1);
+                        report.results.insert(
+                            req.cert.clone(),
+                            Err(format!("{:#}", anyhow::Error::new(e))),
+                        );
+                    }
+                }
+            }
+            if !forgotten {
+                break;
+            }
+            tracing::warn!(%directory, "the CA does not know the stored account; creating a new one");
+            match account::create(store, &spec).await {
+                Ok(a) => acct = a,
+                Err(e) => {
+                    let msg = format!("{:#}", anyhow::Error::new(e));
+                    for r in retry {
+                        report.results.insert(r.cert.clone(), Err(msg.clone()));
+                    }
+                    break;
+                }
+            }
+            pending = retry;
+        }
+    }
+    live
+}
+
+async fn place_batch(
+    acct: &instant_acme::Account,
+    store: &Store,
+    directory: &str,
+    config: &Config,
+    reqs: &[IssueRequest],
+    journal: &BTreeMap<String, crate::store::JournalEntry>,
+) -> Vec<Result<LiveOrder, AcmeError>> {
+    let sem = Semaphore::new(MAX_CONCURRENT_ORDERS);
+    let futs = reqs.iter().map(|r| {
+        let job = OrderJob {
+            cert: r.cert.clone(),
+            host: r.host.clone(),
+            domains: r.domains.clone(),
+            directory: directory.to_owned(),
+            profile: config.acme.profile.clone(),
+            replaces: r.replaces.clone(),
+        };
+        let resume = journal.get(&r.cert).cloned();
+        let sem = &sem;
+        async move {
+            let _permit = sem.acquire().await;
+            order::place(acct, store, job, resume).await
+        }
+    });
+    futures::future::join_all(futs).await
+}
+
+fn self_sign(config: &Config, store: &Store, req: &IssueRequest) -> Result<Issued, String> {
+    let (key, leaf, ca) = selfsign::issue(&req.domains, config.acme.key_type)
+        .map_err(|e| format!("self-signing: {e}"))?;
+    let job = OrderJob {
+        cert: req.cert.clone(),
+        host: req.host.clone(),
+        domains: req.domains.clone(),
+        directory: "self-signed".into(),
+        profile: None,
+        replaces: None,
+    };
+    save(
+        store,
+        &job,
+        &key,
+        &format!("{leaf}{ca}"),
+        "self-signed",
+        None,
+    )
+}
+
+/// Check and store what the CA sent, before anything else sees it.
+fn save(
+    store: &Store,
+    job: &OrderJob,
+    key_pem: &str,
+    chain_pem: &str,
+    directory: &str,
+    order_url: Option<String>,
+) -> Result<Issued, String> {
+    let (leaf, chain) =
+        crate::acme::keys::split_chain(chain_pem).ok_or("the CA sent no certificate")?;
+    let info = crate::x509::leaf_info(leaf.as_bytes())
+        .map_err(|e| format!("the CA sent an unreadable certificate: {e}"))?;
+    let want: BTreeSet<&str> = job.domains.iter().map(String::as_str).collect();
+    let got: BTreeSet<&str> = info.sans.iter().map(String::as_str).collect();
+    if want != got {
+        return Err(format!(
+            "the certificate covers {got:?}, not the requested {want:?}"
+        ));
+    }
+    if !crate::x509::key_matches(&leaf, key_pem) {
+        return Err("the certificate does not match its private key".into());
+    }
+    let version = format!(
+        "{}-{}",
+        info.not_before.strftime("%Y%m%dT%H%M%SZ"),
+        &info.serial[..info.serial.len().min(12)]
+    );
+    let meta = CertMeta {
+        cert: job.cert.clone(),
+        host: job.host.clone(),
+        domains: job.domains.clone(),
+        directory: directory.to_owned(),
+        stored: Timestamp::now(),
+        order_url,
+    };
+    store
+        .save_cert(&job.cert, &version, key_pem, &leaf, &chain, &meta)
+        .map_err(|e| format!("storing: {:#}", anyhow::Error::new(e)))?;
+    tracing::info!(cert = %job.cert, %version, not_after = %info.not_after, "stored certificate");
+    Ok(Issued {
+        version,
+        not_after: info.not_after,
+        resumed: false,
+    })
+}
+
+/// Render, check, install and reload the zone with `records`; the serial.
+async fn publish(config: &Config, store: &Store, records: &[TxtRecord]) -> Result<u32, String> {
+    let span = tracing::info_span!("dns");
+    span.pb_set_message(if records.is_empty() {
+        "cleaning the zone"
+    } else {
+        "publishing TXT records"
+    });
+    let target = LocalZone {
+        zone: config.dns.zone.clone(),
+        file: config.dns.zone_file.clone(),
+        check: config.dns.check_command.clone(),
+        reload: config.dns.reload_command.clone(),
+    };
+    if config.dns.host.is_some() {
+        return Err("dns.host (zone updates over SSH) is not supported yet; run certbridge on the DNS primary".into());
+    }
+    let current = target
+        .read()
+        .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    let last: Option<u32> = store.read("dns/serial").and_then(|s| s.trim().parse().ok());
+    let serial = zone::next_serial(
+        current.as_deref().and_then(zone::parse_serial),
+        last,
+        Timestamp::now(),
+    );
+    let text = zone::render(&config.dns.template, &config.dns.zone, serial, records)
+        .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    target
+        .install(&text)
+        .instrument(span)
+        .await
+        .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    if let Err(e) = store.write("dns/serial", format!("{serial}\n").as_bytes()) {
+        tracing::warn!(error = %e, "could not record the zone serial");
+    }
+    tracing::info!(zone = %config.dns.zone, serial, records = records.len(), "zone updated");
+    Ok(serial)
+}
+
+/// Wait until every authoritative server serves `serial` and every value.
+async fn verify(
+    config: &Config,
+    resolver: SocketAddr,
+    serial: u32,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(Duration, BTreeSet<String>, String), String> {
+    let span = tracing::info_span!("propagation");
+    let started = Instant::now();
+    let servers = propagation::authoritative_servers(
+        &config.dns.nameservers,
+        &config.dns.zone,
+        resolver,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "finding the authoritative servers of {}: {e}",
+            config.dns.zone
+        )
+    })?;
+    span.pb_set_message(&format!("{} server(s)", servers.len()));
+    let report = propagation::wait_for(
+        &servers,
+        &config.dns.zone,
+        serial,
+        expected,
+        config.dns.propagation_timeout,
+        Duration::from_millis(250),
+    )
+    .instrument(span)
+    .await;
+    let failed = report.failed_owners();
+    Ok((
+        started.elapsed(),
+        failed,
+        report.describe_failures().join("; "),
+    ))
+}
