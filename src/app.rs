@@ -107,22 +107,31 @@ fn read_store(loaded: &Loaded) -> Result<StoreView, AppError> {
 
 fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
     let (loaded, scope) = load_scoped(cli, &args.selection)?;
-    if args.probe {
-        return Err(AppError::Runtime(anyhow::anyhow!(
-            "`plan --probe` needs the SSH observe stage, which is not built yet; run `plan` without --probe"
-        )));
-    }
     let store = read_store(&loaded)?;
     let now = args.at.unwrap_or_else(Timestamp::now);
     let options = PlanOptions {
         scope,
         force: args.force,
     };
-    // ARI windows are read-only lookups; only needed when something is stored.
-    let ari = if store.certs.is_empty() {
+    // ARI windows and the probe are read-only lookups.
+    let (ari, hosts) = if store.certs.is_empty() && !args.probe {
         Default::default()
     } else {
-        runtime()?.block_on(crate::execute::ari_windows(&loaded, &store, &options))
+        runtime()?.block_on(async {
+            let ari = crate::execute::ari_windows(&loaded, &store, &options).await;
+            let mut hosts = plan::Observed::new();
+            if args.probe {
+                let in_scope = options.scope.hosts.clone();
+                let conns = crate::execute::connect(&loaded, &in_scope).await;
+                for (host, c) in &conns {
+                    if let Err(e) = c {
+                        eprintln!("certbridge: warning: {host}: not probed: {e}");
+                    }
+                }
+                hosts = crate::execute::observe(&loaded, &store, &conns, &options).await;
+            }
+            (ari, hosts)
+        })
     };
     let plan = plan::build(
         &loaded.config,
@@ -135,7 +144,7 @@ fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
                 now,
             ),
             ari,
-            ..plan::Facts::default()
+            hosts,
         },
         &options,
         now,

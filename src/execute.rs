@@ -1,20 +1,34 @@
-//! The one place that sequences side effects. A pulse: take the store lock,
-//! read the store, build the plan (the same `plan::build` that `plan`
-//! prints), then run the issuance stage for every `issue`/`renew` item.
-//! Deployment and handlers come next (pulse part 2); until then `deploy`
-//! items are reported as pending.
+//! The one place that sequences side effects. A pulse:
+//!
+//! 1. take the store lock and read the store;
+//! 2. observe: connect to every in-scope host (bounded) and read, without
+//!    writing, what its certificate folders hold; fetch ARI windows;
+//! 3. build the plan (the same `plan::build` that `plan` prints);
+//! 4. issue (`issue.rs`): orders, one zone update, store;
+//! 5. deploy, per host with bounded concurrency, recording each landing and
+//!    its handler as pending in the store before running anything;
+//! 6. run the handler steps; successes clear their pending mark.
+//!
+//! A failing host or certificate is a value in the report, never an early
+//! return.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
+use futures::StreamExt as _;
 use jiff::Timestamp;
 
 use crate::acme::account::AccountSpec;
 use crate::acme::ari;
+use crate::deploy;
+use crate::handlers::run::{self as handler_run, HandlerOutcome};
 use crate::issue::{self, IssueRequest};
 use crate::load::Loaded;
-use crate::plan::{self, Action, PlanOptions};
-use crate::report::PulseReport;
-use crate::store::{Store, StoreView, breakers};
+use crate::plan::{self, Action, Observed, PlanOptions};
+use crate::remote::{SshHost, Target};
+use crate::report::{DeployOutcome, PulseReport};
+use crate::store::{Deployed, HostRecord, Store, StoreView, breakers};
 
 /// Errors that stop a pulse before it starts any work.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +44,77 @@ pub enum ExecuteError {
     Plan(#[source] plan::PlanError),
 }
 
+/// Connections to hosts: the live ones, and why the others failed.
+pub type Connections = BTreeMap<String, Result<Arc<SshHost>, String>>;
+
+/// Connect to `hosts` (at most `ssh.max_hosts` at once).
+pub async fn connect(loaded: &Loaded, hosts: &BTreeSet<String>) -> Connections {
+    let cfg = &loaded.config.ssh;
+    let targets: Vec<Target> = hosts
+        .iter()
+        .filter_map(|h| loaded.fleet.host(h))
+        .map(|h| Target {
+            host: h.name.clone(),
+            address: h.address.clone(),
+            port: h.port,
+            user: h.user.clone().unwrap_or_else(|| cfg.user.clone()),
+        })
+        .collect();
+    futures::stream::iter(targets)
+        .map(|t| async move {
+            let r = SshHost::connect(&t, cfg)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            if let Err(e) = &r {
+                tracing::warn!(host = %t.host, error = %e, "host unreachable");
+            }
+            (t.host, r)
+        })
+        .buffer_unordered(cfg.max_hosts.max(1))
+        .collect()
+        .await
+}
+
+/// Read what each connected host has of its stored certificates.
+pub async fn observe(
+    loaded: &Loaded,
+    view: &StoreView,
+    conns: &Connections,
+    options: &PlanOptions,
+) -> Observed {
+    let mut out = Observed::new();
+    let jobs = conns
+        .iter()
+        .filter_map(|(host, c)| c.as_ref().ok().map(|s| (host, s)));
+    let results = futures::future::join_all(jobs.map(|(host, ssh)| async move {
+        let certs: Vec<_> = loaded
+            .fleet
+            .certs
+            .iter()
+            .filter(|c| &c.host == host && options.scope.contains(&c.host, &c.key))
+            .filter_map(|c| view.certs.get(&c.key).map(|s| (c, s)))
+            .collect();
+        let firsts: Vec<String> = certs.iter().map(|(c, _)| c.first().to_owned()).collect();
+        let seen = deploy::probe(ssh, &loaded.config.targets, &firsts).await;
+        (host, certs, seen)
+    }))
+    .await;
+    for (host, certs, seen) in results {
+        let Ok(seen) = seen else { continue };
+        for (c, stored) in certs {
+            let Ok(files) = deploy::files_of(stored, c.first()) else {
+                continue;
+            };
+            if let Some(o) = seen.get(c.first()) {
+                let fact = deploy::compare(o, &files, &loaded.config.targets);
+                out.insert((host.clone(), c.key.clone()), fact);
+            }
+        }
+    }
+    out
+}
+
 /// Run a pulse over `options.scope`.
 pub async fn pulse(
     loaded: &Loaded,
@@ -39,20 +124,39 @@ pub async fn pulse(
     let started = Instant::now();
     let store = Store::open(&loaded.config.state_dir).map_err(ExecuteError::Store)?;
     let view = StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)?;
+
+    let in_scope: BTreeSet<String> = loaded
+        .fleet
+        .certs
+        .iter()
+        .filter(|c| options.scope.contains(&c.host, &c.key))
+        .map(|c| c.host.clone())
+        .collect();
+    let conns = connect(loaded, &in_scope).await;
+    let facts = plan::Facts {
+        hosts: observe(loaded, &view, &conns, options).await,
+        held: breakers::held(&breakers::read(&loaded.config.state_dir), now),
+        ari: ari_windows(loaded, &view, options).await,
+    };
     let plan = plan::build(
         &loaded.config,
         &loaded.fleet,
         &loaded.handlers,
         &view,
-        &plan::Facts {
-            held: breakers::held(&breakers::read(&loaded.config.state_dir), now),
-            ari: ari_windows(loaded, &view, options).await,
-            ..plan::Facts::default()
-        },
+        &facts,
         options,
         now,
     )
     .map_err(ExecuteError::Plan)?;
+    tracing::info!(
+        issue = plan.summary.issue,
+        renew = plan.summary.renew,
+        deploy = plan.summary.deploy,
+        keep = plan.summary.keep,
+        handlers = plan.handlers.len(),
+        "pulse planned"
+    );
+
     let requests: Vec<IssueRequest> = plan
         .certificates
         .iter()
@@ -68,21 +172,209 @@ pub async fn pulse(
                     .certs
                     .get(&c.cert)
                     .and_then(ari::leaf_der)
-                    .and_then(|der| ari::identifier(&der)),
+                    .and_then(|d| ari::identifier(&d)),
                 _ => None,
             },
         })
         .collect();
-    tracing::info!(
-        issue = plan.summary.issue,
-        renew = plan.summary.renew,
-        deploy = plan.summary.deploy,
-        keep = plan.summary.keep,
-        "pulse planned"
-    );
     let issued = issue::run(&loaded.config, &contact(loaded), &store, requests).await;
     update_breakers(&store, &plan, &issued, now);
-    Ok(PulseReport::new(plan, issued, started.elapsed()))
+
+    // Deploy what was issued now and what the store has that hosts lack.
+    let view = StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)?;
+    let to_deploy: Vec<&plan::CertPlan> = plan
+        .certificates
+        .iter()
+        .filter(|c| match c.action {
+            Action::Deploy => true,
+            Action::Issue | Action::Renew => matches!(issued.results.get(&c.cert), Some(Ok(_))),
+            Action::Keep => false,
+        })
+        .collect();
+    let deployed = deploy_all(loaded, &store, &view, &conns, &to_deploy).await;
+
+    // Handlers: those whose files landed now, plus pending ones.
+    let mut ready: BTreeSet<(String, String)> = deployed
+        .iter()
+        .filter(|(_, o)| o.ok())
+        .filter_map(|(key, _)| {
+            plan.certificates
+                .iter()
+                .find(|c| &c.cert == key)
+                .map(|c| (c.host.clone(), c.handler.clone()))
+        })
+        .collect();
+    for (host, rec) in &view.hosts {
+        if options.scope.hosts.contains(host) && matches!(conns.get(host), Some(Ok(_))) {
+            ready.extend(
+                rec.pending_handlers
+                    .iter()
+                    .map(|h| (host.clone(), h.clone())),
+            );
+        }
+    }
+    let live: BTreeMap<String, Arc<SshHost>> = conns
+        .iter()
+        .filter_map(|(h, c)| c.as_ref().ok().map(|s| (h.clone(), Arc::clone(s))))
+        .collect();
+    let outcomes = handler_run::run_all(
+        &plan.handlers,
+        &ready,
+        &live,
+        &loaded.handlers,
+        &loaded.fleet,
+        &loaded.config.targets,
+    )
+    .await;
+    record_handlers(&store, &outcomes);
+    drop(live);
+    for (_, c) in conns {
+        if let Ok(ssh) = c
+            && let Ok(ssh) = Arc::try_unwrap(ssh)
+        {
+            ssh.close().await;
+        }
+    }
+    Ok(PulseReport::new(
+        plan,
+        issued,
+        deployed,
+        outcomes,
+        started.elapsed(),
+    ))
+}
+
+/// Deploy each item's current stored version; returns outcomes by cert key.
+async fn deploy_all(
+    loaded: &Loaded,
+    store: &Store,
+    view: &StoreView,
+    conns: &Connections,
+    items: &[&plan::CertPlan],
+) -> BTreeMap<String, DeployOutcome> {
+    let mut by_host: BTreeMap<&str, Vec<&plan::CertPlan>> = BTreeMap::new();
+    for c in items {
+        by_host.entry(c.host.as_str()).or_default().push(c);
+    }
+    let jobs = by_host.into_iter().map(|(host, certs)| async move {
+        let mut out = Vec::new();
+        let ssh = match conns.get(host) {
+            Some(Ok(s)) => Arc::clone(s),
+            Some(Err(e)) => {
+                for c in &certs {
+                    out.push((c.cert.clone(), DeployOutcome::Failed(e.clone())));
+                }
+                record_host_error(store, view, host, Some(e.clone()));
+                return out;
+            }
+            None => {
+                for c in &certs {
+                    out.push((
+                        c.cert.clone(),
+                        DeployOutcome::Failed("host not connected".into()),
+                    ));
+                }
+                return out;
+            }
+        };
+        let mut record = view.hosts.get(host).cloned().unwrap_or_default();
+        let mut last_error = None;
+        for c in certs {
+            let Some(stored) = view.certs.get(&c.cert) else {
+                out.push((
+                    c.cert.clone(),
+                    DeployOutcome::Failed("nothing stored to deploy".into()),
+                ));
+                continue;
+            };
+            let first = c.domains.first().cloned().unwrap_or_default();
+            let result = match deploy::files_of(stored, &first) {
+                Ok(files) => deploy::deploy(
+                    &ssh,
+                    &loaded.config.targets,
+                    &first,
+                    &stored.version,
+                    &files,
+                )
+                .await
+                .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
+                Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
+            };
+            match result {
+                Ok(files) => {
+                    record.deployed.insert(
+                        c.cert.clone(),
+                        Deployed {
+                            version: stored.version.clone(),
+                            files,
+                            at: Timestamp::now(),
+                        },
+                    );
+                    // Pending before it runs: a crash now still runs it next time.
+                    if !record.pending_handlers.contains(&c.handler) {
+                        record.pending_handlers.push(c.handler.clone());
+                    }
+                    if let Err(e) = store.save_host(host, &record) {
+                        tracing::warn!(%host, error = %e, "could not record the deployment");
+                    }
+                    tracing::info!(%host, cert = %c.cert, version = %stored.version, "deployed");
+                    out.push((
+                        c.cert.clone(),
+                        DeployOutcome::Deployed(stored.version.clone()),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(%host, cert = %c.cert, error = %e, "deploy failed");
+                    last_error = Some(e.clone());
+                    out.push((c.cert.clone(), DeployOutcome::Failed(e)));
+                }
+            }
+        }
+        record.last_error = last_error;
+        let _ = store.save_host(host, &record);
+        out
+    });
+    futures::stream::iter(jobs)
+        .buffer_unordered(loaded.config.ssh.max_hosts.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn record_host_error(store: &Store, view: &StoreView, host: &str, error: Option<String>) {
+    let mut record = view.hosts.get(host).cloned().unwrap_or_default();
+    record.last_error = error;
+    let _ = store.save_host(host, &record);
+}
+
+/// Clear the pending mark of handlers that ran; keep the others.
+fn record_handlers(store: &Store, outcomes: &BTreeMap<(String, String), HandlerOutcome>) {
+    let Ok(view) = StoreView::read(store.root()) else {
+        return;
+    };
+    let mut changed: BTreeMap<String, HostRecord> = BTreeMap::new();
+    for ((host, handler), outcome) in outcomes {
+        let rec = changed
+            .entry(host.clone())
+            .or_insert_with(|| view.hosts.get(host).cloned().unwrap_or_default());
+        match outcome {
+            HandlerOutcome::Ran => rec.pending_handlers.retain(|h| h != handler),
+            HandlerOutcome::Failed(e) | HandlerOutcome::Blocked(e) => {
+                if !rec.pending_handlers.contains(handler) {
+                    rec.pending_handlers.push(handler.clone());
+                }
+                rec.last_error = Some(format!("{handler}: {e}"));
+            }
+            HandlerOutcome::Deferred(_) => {}
+        }
+    }
+    for (host, rec) in changed {
+        if let Err(e) = store.save_host(&host, &rec) {
+            tracing::warn!(%host, error = %e, "could not record handler results");
+        }
+    }
 }
 
 /// Close the breakers of names that were issued; count failed validations.
@@ -111,7 +403,7 @@ pub async fn ari_windows(
     loaded: &Loaded,
     view: &StoreView,
     options: &PlanOptions,
-) -> std::collections::BTreeMap<String, plan::AriWindow> {
+) -> BTreeMap<String, plan::AriWindow> {
     let certs: Vec<&crate::store::StoredCert> = loaded
         .fleet
         .certs
@@ -120,7 +412,7 @@ pub async fn ari_windows(
         .filter_map(|c| view.certs.get(&c.key))
         .collect();
     if certs.is_empty() {
-        return std::collections::BTreeMap::new();
+        return BTreeMap::new();
     }
     let contact = contact(loaded);
     ari::windows(&loaded.config.state_dir, &certs, |d| {

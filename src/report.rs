@@ -2,27 +2,47 @@
 //! human summary or JSON (PRODUCT.md section 4, with outcomes), and the exit
 //! code (0 all done, 1 something failed; the rest was still done).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::handlers::run::HandlerOutcome;
 use crate::issue::{DnsOutcome, IssueReport};
-use crate::plan::{Action, CertPlan, Plan};
+use crate::plan::{Action, CertPlan, HandlerRun, Plan};
 
 /// One certificate's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// A new version was issued and stored.
+    /// A new version was issued, stored and deployed.
     Issued,
+    /// The stored version was deployed (no order).
+    Deployed,
     /// Nothing needed doing.
     Kept,
-    /// The store has a version the host still needs (deployment pending).
-    Pending,
+    /// Issued and stored, but not deployed yet (retried next pulse).
+    Stored,
     /// It failed; see `error`.
     Failed,
     /// Not ordered: a name's breaker is open after repeated failures.
     Held,
+}
+
+/// A deployment's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployOutcome {
+    /// This version landed and was verified.
+    Deployed(String),
+    /// Why it did not.
+    Failed(String),
+}
+
+impl DeployOutcome {
+    /// Did it land?
+    pub fn ok(&self) -> bool {
+        matches!(self, DeployOutcome::Deployed(_))
+    }
 }
 
 /// A plan item with its outcome.
@@ -33,10 +53,21 @@ pub struct CertOutcome {
     pub plan: CertPlan,
     /// What happened.
     pub outcome: Outcome,
-    /// Stored version, when issued.
+    /// Stored version, when issued or deployed.
     pub version: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+/// A handler run with its outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandlerResult {
+    /// As planned.
+    #[serde(flatten)]
+    pub run: HandlerRun,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: HandlerOutcome,
 }
 
 /// The whole report of a pulse.
@@ -48,8 +79,8 @@ pub struct PulseReport {
     pub certificates: Vec<CertOutcome>,
     /// The zone update as planned, and what happened.
     pub dns: DnsReport,
-    /// Handler runs (as planned; run once deployment lands).
-    pub handlers: Vec<crate::plan::HandlerRun>,
+    /// Handler runs with outcomes.
+    pub handlers: Vec<HandlerResult>,
     /// Totals as planned.
     pub summary: crate::plan::Summary,
     /// Orders created / resumed.
@@ -78,25 +109,48 @@ pub struct OrderCounts {
 }
 
 impl PulseReport {
-    /// Combine the plan with what the issuance stage did.
-    pub fn new(plan: Plan, issued: IssueReport, duration: std::time::Duration) -> PulseReport {
+    /// Combine the plan with what the stages did.
+    pub fn new(
+        plan: Plan,
+        issued: IssueReport,
+        deployed: BTreeMap<String, DeployOutcome>,
+        handlers: BTreeMap<(String, String), HandlerOutcome>,
+        duration: std::time::Duration,
+    ) -> PulseReport {
         let certificates = plan
             .certificates
             .into_iter()
             .map(|c| {
-                let (outcome, version, error) = match c.action {
-                    Action::Issue | Action::Renew if c.held_until.is_some() => (
+                let dep = deployed.get(&c.cert);
+                let (outcome, version, error) = match (c.action, c.held_until) {
+                    (Action::Issue | Action::Renew, Some(_)) => (
                         Outcome::Held,
                         None,
                         Some("on hold after repeated validation failures".into()),
                     ),
-                    Action::Issue | Action::Renew => match issued.results.get(&c.cert) {
-                        Some(Ok(i)) => (Outcome::Issued, Some(i.version.clone()), None),
-                        Some(Err(e)) => (Outcome::Failed, None, Some(e.clone())),
+                    (Action::Issue | Action::Renew, None) => {
+                        match (issued.results.get(&c.cert), dep) {
+                            (Some(Ok(i)), Some(DeployOutcome::Deployed(_))) => {
+                                (Outcome::Issued, Some(i.version.clone()), None)
+                            }
+                            (Some(Ok(i)), Some(DeployOutcome::Failed(e))) => (
+                                Outcome::Stored,
+                                Some(i.version.clone()),
+                                Some(format!("stored; deploy failed: {e}")),
+                            ),
+                            (Some(Ok(i)), None) => (Outcome::Stored, Some(i.version.clone()), None),
+                            (Some(Err(e)), _) => (Outcome::Failed, None, Some(e.clone())),
+                            (None, _) => (Outcome::Failed, None, Some("not attempted".into())),
+                        }
+                    }
+                    (Action::Deploy, _) => match dep {
+                        Some(DeployOutcome::Deployed(v)) => {
+                            (Outcome::Deployed, Some(v.clone()), None)
+                        }
+                        Some(DeployOutcome::Failed(e)) => (Outcome::Failed, None, Some(e.clone())),
                         None => (Outcome::Failed, None, Some("not attempted".into())),
                     },
-                    Action::Deploy => (Outcome::Pending, None, None),
-                    Action::Keep => (Outcome::Kept, None, None),
+                    (Action::Keep, _) => (Outcome::Kept, None, None),
                 };
                 CertOutcome {
                     plan: c,
@@ -106,6 +160,17 @@ impl PulseReport {
                 }
             })
             .collect();
+        let handlers = plan
+            .handlers
+            .into_iter()
+            .map(|run| {
+                let outcome = handlers
+                    .get(&(run.host.clone(), run.handler.clone()))
+                    .cloned()
+                    .unwrap_or(HandlerOutcome::Deferred("not attempted".into()));
+                HandlerResult { run, outcome }
+            })
+            .collect();
         PulseReport {
             format_version: crate::plan::FORMAT_VERSION,
             certificates,
@@ -113,7 +178,7 @@ impl PulseReport {
                 plan: plan.dns,
                 outcome: issued.dns,
             },
-            handlers: plan.handlers,
+            handlers,
             summary: plan.summary,
             orders: OrderCounts {
                 created: issued.orders_created,
@@ -123,11 +188,12 @@ impl PulseReport {
         }
     }
 
-    /// Did anything fail?
+    /// Did anything fail (exit 1)?
     pub fn failed(&self) -> bool {
         self.certificates
             .iter()
-            .any(|c| matches!(c.outcome, Outcome::Failed | Outcome::Held))
+            .any(|c| matches!(c.outcome, Outcome::Failed | Outcome::Held) || c.error.is_some())
+            || self.handlers.iter().any(|h| !h.outcome.ok())
     }
 
     /// JSON.
@@ -135,7 +201,7 @@ impl PulseReport {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Human summary: per host, then DNS and totals; failures spelled out.
+    /// Human summary: per host, then DNS, handlers and totals; failures spelled out.
     pub fn human(&self) -> String {
         let mut out = String::new();
         let hw = self
@@ -147,8 +213,8 @@ impl PulseReport {
             .max(4);
         let _ = writeln!(
             out,
-            "{:<hw$}  {:>6} {:>6} {:>7} {:>6}",
-            "HOST", "ISSUED", "KEPT", "PENDING", "FAILED"
+            "{:<hw$}  {:>6} {:>8} {:>5} {:>8} {:>6}",
+            "HOST", "ISSUED", "DEPLOYED", "KEPT", "HANDLERS", "FAILED"
         );
         let mut hosts: Vec<&str> = self
             .certificates
@@ -157,19 +223,36 @@ impl PulseReport {
             .collect();
         hosts.dedup();
         for h in hosts {
-            let count = |o: Outcome| {
+            let count = |o: &[Outcome]| {
                 self.certificates
                     .iter()
-                    .filter(|c| c.plan.host == h && c.outcome == o)
+                    .filter(|c| c.plan.host == h && o.contains(&c.outcome))
                     .count()
             };
+            let handlers_ok = self
+                .handlers
+                .iter()
+                .filter(|r| r.run.host == h && r.outcome.ok())
+                .count();
+            let handlers_bad = self
+                .handlers
+                .iter()
+                .filter(|r| r.run.host == h && !r.outcome.ok())
+                .count();
+            let failed = self
+                .certificates
+                .iter()
+                .filter(|c| c.plan.host == h && c.error.is_some())
+                .count()
+                + handlers_bad;
             let _ = writeln!(
                 out,
-                "{h:<hw$}  {:>6} {:>6} {:>7} {:>6}",
-                count(Outcome::Issued),
-                count(Outcome::Kept),
-                count(Outcome::Pending),
-                count(Outcome::Failed)
+                "{h:<hw$}  {:>6} {:>8} {:>5} {:>8} {:>6}",
+                count(&[Outcome::Issued, Outcome::Stored]),
+                count(&[Outcome::Issued, Outcome::Deployed]),
+                count(&[Outcome::Kept]),
+                handlers_ok,
+                failed
             );
         }
         let d = &self.dns.outcome;
@@ -183,7 +266,7 @@ impl PulseReport {
                 let _ = write!(out, ", serial {s}");
             }
             if let Some(p) = d.propagation_seconds {
-                let _ = write!(out, ", visible on every authoritative server after {p:.1}s");
+                let _ = write!(out, ", checked on every authoritative server after {p:.1}s");
             }
             if let Some(s) = d.cleanup_serial {
                 let _ = write!(out, "; removed again (serial {s})");
@@ -199,31 +282,44 @@ impl PulseReport {
                 );
             }
         }
-        let failures: Vec<&CertOutcome> = self
+        let problems: Vec<String> = self
             .certificates
             .iter()
-            .filter(|c| c.outcome == Outcome::Failed)
+            .filter_map(|c| {
+                c.error
+                    .as_ref()
+                    .map(|e| format!("  {} {}: {e}", c.plan.host, c.plan.cert))
+            })
+            .chain(self.handlers.iter().filter(|h| !h.outcome.ok()).map(|h| {
+                let (kind, why) = match &h.outcome {
+                    HandlerOutcome::Failed(e) => ("failed, pending", e.as_str()),
+                    HandlerOutcome::Blocked(e) => ("blocked, pending", e.as_str()),
+                    HandlerOutcome::Deferred(e) => ("not run", e.as_str()),
+                    HandlerOutcome::Ran => ("ran", ""),
+                };
+                format!("  {} `{}` {kind}: {why}", h.run.host, h.run.handler)
+            }))
             .collect();
-        if !failures.is_empty() {
-            out.push_str("\nFailures:\n");
-            for c in failures {
-                let _ = writeln!(
-                    out,
-                    "  {} {}: {}",
-                    c.plan.host,
-                    c.plan.cert,
-                    c.error.as_deref().unwrap_or("?")
-                );
+        if !problems.is_empty() {
+            out.push_str("\nProblems:\n");
+            for p in problems {
+                out.push_str(&p);
+                out.push('\n');
             }
         }
         let n = |o: Outcome| self.certificates.iter().filter(|c| c.outcome == o).count();
+        let ran = self.handlers.iter().filter(|h| h.outcome.ok()).count();
         let _ = writeln!(
             out,
-            "\nPulse: {} issued, {} kept, {} pending deployment, {} failed; {} order(s) created, {} resumed; {:.1}s.",
+            "\nPulse: {} issued, {} deployed, {} kept, {} stored-not-deployed, {} failed, {} held; {} handler run(s) ok of {}; {} order(s) created, {} resumed; {:.1}s.",
             n(Outcome::Issued),
+            n(Outcome::Deployed),
             n(Outcome::Kept),
-            n(Outcome::Pending),
+            n(Outcome::Stored),
             n(Outcome::Failed),
+            n(Outcome::Held),
+            ran,
+            self.handlers.len(),
             self.orders.created,
             self.orders.resumed,
             self.duration_seconds

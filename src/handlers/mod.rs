@@ -6,5 +6,6 @@
 
 pub mod command;
 pub mod map;
+pub mod run;
 
 pub use map::{Action, Handler, HandlerMap};

@@ -1,0 +1,207 @@
+//! Running the handler steps of a plan on the hosts.
+//!
+//! Steps run in order; items of one step run concurrently. An item runs
+//! only when every item it waits for (`after:`) succeeded; otherwise it is
+//! blocked and stays pending. Each action runs at most once per host per
+//! pulse, however many certificates fired it. Commands are rendered with
+//! shell-quoted values; `only_if` guards; output goes to the log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::command;
+use super::map::{HandlerMap, PREFIX};
+use crate::config::TargetsConfig;
+use crate::inventory::fleet::Fleet;
+use crate::plan::HandlerRun;
+use crate::remote::SshHost;
+
+/// What happened to one handler run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
+pub enum HandlerOutcome {
+    /// Every action succeeded (or its `only_if` said no).
+    Ran,
+    /// An action failed; stays pending.
+    Failed(String),
+    /// Something it waits for did not succeed; stays pending.
+    Blocked(String),
+    /// Its host's files did not land; fires again on the next pulse.
+    Deferred(String),
+}
+
+impl HandlerOutcome {
+    /// Did it succeed?
+    pub fn ok(&self) -> bool {
+        matches!(self, HandlerOutcome::Ran)
+    }
+}
+
+/// Run `runs` (already ordered by step). `ready` holds the (host, handler)
+/// pairs whose files landed (or that were pending from earlier pulses).
+pub async fn run_all(
+    runs: &[HandlerRun],
+    ready: &BTreeSet<(String, String)>,
+    hosts: &BTreeMap<String, Arc<SshHost>>,
+    map: &HandlerMap,
+    fleet: &Fleet,
+    targets: &TargetsConfig,
+) -> BTreeMap<(String, String), HandlerOutcome> {
+    let mut outcomes: BTreeMap<(String, String), HandlerOutcome> = BTreeMap::new();
+    // (host, action) already run successfully in this pulse.
+    let done: Arc<Mutex<BTreeSet<(String, String)>>> = Arc::default();
+    let mut steps: Vec<usize> = runs.iter().map(|r| r.step).collect();
+    steps.dedup();
+    for step in steps {
+        let mut tasks = Vec::new();
+        for run in runs.iter().filter(|r| r.step == step) {
+            let key = (run.host.clone(), run.handler.clone());
+            if !ready.contains(&key) {
+                outcomes.insert(
+                    key,
+                    HandlerOutcome::Deferred(
+                        "the certificate's files did not land on the host".into(),
+                    ),
+                );
+                continue;
+            }
+            if let Some(why) = blocker(run, map, &outcomes) {
+                outcomes.insert(key, HandlerOutcome::Blocked(why));
+                continue;
+            }
+            let Some(ssh) = hosts.get(&run.host).cloned() else {
+                outcomes.insert(
+                    key,
+                    HandlerOutcome::Failed("no SSH connection to the host".into()),
+                );
+                continue;
+            };
+            let ctx = context(run, fleet, targets);
+            let actions: Vec<String> = run.actions.iter().chain(&run.merged).cloned().collect();
+            let done = Arc::clone(&done);
+            tasks.push(async move {
+                let outcome = run_one(&ssh, &run.handler, &actions, map, ctx.as_ref(), &done).await;
+                (key, outcome)
+            });
+        }
+        for (key, outcome) in futures::future::join_all(tasks).await {
+            outcomes.insert(key, outcome);
+        }
+    }
+    outcomes
+}
+
+/// The first thing `run` waits for that did not succeed, if any.
+fn blocker(
+    run: &HandlerRun,
+    map: &HandlerMap,
+    outcomes: &BTreeMap<(String, String), HandlerOutcome>,
+) -> Option<String> {
+    let h = map.handlers.get(&run.handler)?;
+    outcomes
+        .iter()
+        .find(|((host, handler), o)| {
+            h.after.contains(handler) && !o.ok() && !(host == &run.host && handler == &run.handler)
+        })
+        .map(|((host, handler), _)| {
+            format!("waits for `{handler}` on {host}, which did not succeed")
+        })
+}
+
+async fn run_one(
+    ssh: &SshHost,
+    handler: &str,
+    actions: &[String],
+    map: &HandlerMap,
+    ctx: Option<&minijinja::Value>,
+    done: &Mutex<BTreeSet<(String, String)>>,
+) -> HandlerOutcome {
+    let Some(ctx) = ctx else {
+        return HandlerOutcome::Failed(format!("no certificate in the fleet for `{handler}`"));
+    };
+    for name in actions {
+        let key = (ssh.host.clone(), name.clone());
+        if done.lock().map(|d| d.contains(&key)).unwrap_or(false) {
+            continue;
+        }
+        let Some(action) = map.actions.get(name) else {
+            return HandlerOutcome::Failed(format!("unknown action `{name}`"));
+        };
+        if let Some(guard) = &action.only_if {
+            let cmd = match command::render(guard, ctx) {
+                Ok(c) => c,
+                Err(e) => {
+                    return HandlerOutcome::Failed(format!("{name}: only_if does not render: {e}"));
+                }
+            };
+            match ssh.run(&cmd, None, action.timeout).await {
+                Ok(out) if out.success() => {}
+                Ok(out) => {
+                    tracing::info!(host = %ssh.host, action = %name, code = ?out.code, "only_if said no; skipping");
+                    continue;
+                }
+                Err(e) => return HandlerOutcome::Failed(format!("{name}: {e}")),
+            }
+        }
+        let cmd = match command::render(&action.run, ctx) {
+            Ok(c) => c,
+            Err(e) => {
+                return HandlerOutcome::Failed(format!("{name}: command does not render: {e}"));
+            }
+        };
+        match ssh.run(&cmd, None, action.timeout).await {
+            Ok(out) => {
+                let text = truncate(&out.text(), 4000);
+                if out.success() {
+                    tracing::info!(host = %ssh.host, action = %name, output = %text, "action ran");
+                    if let Ok(mut d) = done.lock() {
+                        d.insert(key);
+                    }
+                } else {
+                    tracing::warn!(host = %ssh.host, action = %name, code = ?out.code, output = %text, "action failed");
+                    return HandlerOutcome::Failed(format!(
+                        "{name} exited {}: {}",
+                        out.code.map_or("by signal".into(), |c| c.to_string()),
+                        truncate(&text, 400)
+                    ));
+                }
+            }
+            Err(e) => return HandlerOutcome::Failed(format!("{name}: {e}")),
+        }
+    }
+    HandlerOutcome::Ran
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let cut = s
+        .char_indices()
+        .take_while(|(i, _)| *i < max)
+        .last()
+        .map_or(0, |(i, _)| i);
+    format!("{}... ({} bytes in all)", &s[..cut], s.len())
+}
+
+/// The template variables of a handler run.
+fn context(run: &HandlerRun, fleet: &Fleet, targets: &TargetsConfig) -> Option<minijinja::Value> {
+    let key = run.handler.strip_prefix(PREFIX)?;
+    let cert = fleet.certs.iter().find(|c| c.key == key)?;
+    let first = cert.first();
+    let dir = targets.cert_dir.join(first);
+    let path = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    Some(minijinja::context! {
+        host => run.host.clone(),
+        cert => cert.key.clone(),
+        domains => cert.domains(),
+        first => first.to_owned(),
+        cert_dir => dir.to_string_lossy().into_owned(),
+        key_file => path(&format!("{first}.key")),
+        cert_file => path(&format!("{first}.cer")),
+        ca_file => path("ca.cer"),
+        fullchain_file => path("fullchain.cer"),
+    })
+}

@@ -1,0 +1,280 @@
+//! One host's SSH connection: commands (`sh -c`, shell-quoted by openssh)
+//! and SFTP uploads, both bounded in time and in channels.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use openssh_sftp_client::{Sftp, SftpOptions};
+use tokio::io::AsyncWriteExt as _;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::RemoteError;
+use crate::config::SshConfig;
+
+/// Channels used at once on one connection; sshd's `MaxSessions` is 10 and
+/// the SFTP subsystem takes one of them.
+pub const MAX_CHANNELS: usize = 8;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Inventory name (for messages).
+    pub host: String,
+    /// Address to connect to (`ansible_host`).
+    pub address: String,
+    /// Port (`ansible_port`), if not ssh's default.
+    pub port: Option<u16>,
+    /// User (`ansible_user`, else `ssh.user`).
+    pub user: String,
+}
+
+/// A command's result.
+#[derive(Debug, Clone)]
+pub struct CmdOutput {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    /// Did it exit 0?
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stdout and stderr together, trimmed, for messages.
+    pub fn text(&self) -> String {
+        let mut t = self.stdout.trim().to_owned();
+        let e = self.stderr.trim();
+        if !e.is_empty() {
+            if !t.is_empty() {
+                t.push('\n');
+            }
+            t.push_str(e);
+        }
+        t
+    }
+}
+
+/// A connected host.
+#[derive(Debug)]
+pub struct SshHost {
+    /// Inventory name.
+    pub host: String,
+    session: Arc<Session>,
+    channels: Arc<Semaphore>,
+    sftp: OnceCell<Sftp>,
+}
+
+/// A short control directory: unix socket paths are limited to ~108 bytes.
+fn control_dir() -> PathBuf {
+    let dir = PathBuf::from(format!("/tmp/certbridge-ssh-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    dir
+}
+
+impl SshHost {
+    /// Connect with strict host key checking.
+    pub async fn connect(target: &Target, cfg: &SshConfig) -> Result<SshHost, RemoteError> {
+        let mut b = SessionBuilder::default();
+        b.user(target.user.clone())
+            .known_hosts_check(KnownHosts::Strict)
+            .connect_timeout(cfg.connect_timeout)
+            .server_alive_interval(Duration::from_secs(15))
+            .control_directory(control_dir());
+        if let Some(p) = target.port {
+            b.port(p);
+        }
+        if let Some(k) = &cfg.identity_file {
+            b.keyfile(k);
+        }
+        if let Some(kh) = &cfg.known_hosts {
+            b.user_known_hosts_file(kh);
+        }
+        // The connect timeout bounds the TCP connect; this bounds the rest.
+        let limit = cfg.connect_timeout + Duration::from_secs(10);
+        let session = match tokio::time::timeout(limit, b.connect_mux(&target.address)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(classify(&target.host, &e)),
+            Err(_) => {
+                return Err(RemoteError::Timeout {
+                    host: target.host.clone(),
+                    what: "connect".into(),
+                    seconds: limit.as_secs(),
+                });
+            }
+        };
+        Ok(SshHost {
+            host: target.host.clone(),
+            session: Arc::new(session),
+            channels: Arc::new(Semaphore::new(MAX_CHANNELS)),
+            sftp: OnceCell::new(),
+        })
+    }
+
+    /// Run `script` with `sh -c`, optionally feeding `stdin`, within `timeout`.
+    pub async fn run(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<CmdOutput, RemoteError> {
+        let _permit = self.channels.acquire().await;
+        let what = first_line(script);
+        let fut = async {
+            let mut cmd = self.session.command("sh");
+            cmd.arg("-c").arg(script);
+            cmd.stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = cmd.spawn().await.map_err(|source| RemoteError::Command {
+                host: self.host.clone(),
+                what: what.clone(),
+                source,
+            })?;
+            if let (Some(data), Some(mut w)) = (stdin, child.stdin().take()) {
+                // A failed write shows up as the command's failure below.
+                let _ = w.write_all(data).await;
+                let _ = w.shutdown().await;
+            }
+            let out = child
+                .wait_with_output()
+                .await
+                .map_err(|source| RemoteError::Command {
+                    host: self.host.clone(),
+                    what: what.clone(),
+                    source,
+                })?;
+            Ok(CmdOutput {
+                code: out.status.code(),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(RemoteError::Timeout {
+                host: self.host.clone(),
+                what,
+                seconds: timeout.as_secs(),
+            }),
+        }
+    }
+
+    async fn sftp(&self) -> Result<&Sftp, RemoteError> {
+        self.sftp
+            .get_or_try_init(|| async {
+                Sftp::from_clonable_session(Arc::clone(&self.session), SftpOptions::default())
+                    .await
+                    .map_err(|source| RemoteError::Sftp {
+                        host: self.host.clone(),
+                        what: "start",
+                        path: String::new(),
+                        source,
+                    })
+            })
+            .await
+    }
+
+    /// Write `bytes` to `path` (created or truncated, mode 0600, synced).
+    /// Callers write to a temp name and rename, so readers never see a
+    /// partial file.
+    pub async fn upload(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        timeout: Duration,
+    ) -> Result<(), RemoteError> {
+        let sftp = self.sftp().await?;
+        let p = path.display().to_string();
+        let err = |what: &'static str| {
+            let host = self.host.clone();
+            let path = p.clone();
+            move |source| RemoteError::Sftp {
+                host,
+                what,
+                path,
+                source,
+            }
+        };
+        let fut = async {
+            let mut f = sftp
+                .options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+                .await
+                .map_err(err("open"))?;
+            f.write_all(bytes).await.map_err(err("write"))?;
+            f.sync_all().await.map_err(err("sync"))?;
+            f.close().await.map_err(err("close"))
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(RemoteError::Timeout {
+                host: self.host.clone(),
+                what: format!("upload of {p}"),
+                seconds: timeout.as_secs(),
+            }),
+        }
+    }
+
+    /// Close the connection (the master process exits).
+    pub async fn close(self) {
+        if let Some(sftp) = self.sftp.into_inner() {
+            let _ = sftp.close().await;
+        }
+        if let Ok(session) = Arc::try_unwrap(self.session) {
+            let _ = session.close().await;
+        }
+    }
+}
+
+fn first_line(script: &str) -> String {
+    let line = script.trim().lines().next().unwrap_or("");
+    if line.len() > 60 {
+        format!(
+            "{}...",
+            &line[..line.char_indices().nth(57).map_or(line.len(), |(i, _)| i)]
+        )
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Tell a host-key failure apart from other connection failures.
+fn classify(host: &str, e: &openssh::Error) -> RemoteError {
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        src = s.source();
+    }
+    let detail = detail.trim().replace('\n', " ");
+    if detail.contains("Host key verification failed")
+        || detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || detail.contains("No ED25519 host key is known")
+        || detail.contains("host key for")
+    {
+        RemoteError::HostKey {
+            host: host.to_owned(),
+            detail,
+        }
+    } else {
+        RemoteError::Connect {
+            host: host.to_owned(),
+            detail,
+        }
+    }
+}
