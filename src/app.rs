@@ -179,11 +179,15 @@ fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
     });
     match cli.output {
         Output::Json => {
+            // The effective config and handler map, resolved: what a
+            // pulse would use, for tools and for reviewing defaults.
             let doc = serde_json::json!({
                 "format_version": plan::FORMAT_VERSION,
                 "ok": true,
                 "problems": loaded.warnings,
                 "summary": summary,
+                "config": loaded.config,
+                "handler_map": loaded.handlers,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }

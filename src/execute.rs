@@ -22,6 +22,8 @@ use jiff::Timestamp;
 use crate::acme::account::AccountSpec;
 use crate::acme::ari;
 use crate::deploy;
+use crate::dns::target::ZoneTarget;
+use crate::dns::zone::LocalZone;
 use crate::handlers::run::{self as handler_run, HandlerOutcome};
 use crate::issue::{self, IssueRequest};
 use crate::load::Loaded;
@@ -177,7 +179,10 @@ pub async fn pulse(
             },
         })
         .collect();
-    let issued = issue::run(&loaded.config, &contact(loaded), &store, requests).await;
+    let issued = match zone_target(loaded, &requests).await {
+        Ok(target) => issue::run(&loaded.config, &target, &contact(loaded), &store, requests).await,
+        Err(e) => issue::IssueReport::all_failed(&requests, &e),
+    };
     update_breakers(&store, &plan, &issued, now);
 
     // Deploy what was issued now and what the store has that hosts lack.
@@ -242,6 +247,47 @@ pub async fn pulse(
         outcomes,
         started.elapsed(),
     ))
+}
+
+/// The signing zone: local, or on `dns.host` over SSH (connected only when
+/// something will be ordered).
+async fn zone_target(loaded: &Loaded, requests: &[IssueRequest]) -> Result<ZoneTarget, String> {
+    let dns = &loaded.config.dns;
+    let zone = LocalZone {
+        zone: dns.zone.clone(),
+        file: dns.zone_file.clone(),
+        check: dns.check_command.clone(),
+        reload: dns.reload_command.clone(),
+    };
+    let Some(host) = &dns.host else {
+        return Ok(ZoneTarget::Local(zone));
+    };
+    if requests.iter().all(|r| r.self_signed) {
+        return Ok(ZoneTarget::Local(zone));
+    }
+    // The DNS primary may be in the inventory (address, port, user from it).
+    let inv = loaded.inventory.hosts.get(host);
+    let var = |k: &str| {
+        inv.and_then(|h| h.vars.get(k))
+            .and_then(|v| match &v.value {
+                serde_yaml_ng::Value::String(s) => Some(s.clone()),
+                serde_yaml_ng::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    let target = Target {
+        host: host.clone(),
+        address: var("ansible_host").unwrap_or_else(|| host.clone()),
+        port: var("ansible_port").and_then(|p| p.parse().ok()),
+        user: var("ansible_user").unwrap_or_else(|| loaded.config.ssh.user.clone()),
+    };
+    let ssh = SshHost::connect(&target, &loaded.config.ssh)
+        .await
+        .map_err(|e| format!("DNS primary: {e}"))?;
+    Ok(ZoneTarget::Remote {
+        zone,
+        ssh: Arc::new(ssh),
+    })
 }
 
 /// Deploy each item's current stored version; returns outcomes by cert key.

@@ -23,7 +23,8 @@ use crate::acme::account::{self, AccountSpec};
 use crate::acme::order::{self, LiveOrder, OrderJob};
 use crate::acme::{AcmeError, problem, selfsign};
 use crate::config::Config;
-use crate::dns::zone::{self, LocalZone, TxtRecord};
+use crate::dns::target::ZoneTarget;
+use crate::dns::zone::{self, TxtRecord};
 use crate::dns::{client, owners, propagation};
 use crate::store::{CertMeta, Store};
 
@@ -91,9 +92,24 @@ pub struct IssueReport {
     pub validation_failed: BTreeSet<String>,
 }
 
+impl IssueReport {
+    /// Every request failed for the same reason (e.g. the DNS primary is
+    /// unreachable, so nothing can be proved).
+    pub fn all_failed(requests: &[IssueRequest], why: &str) -> IssueReport {
+        IssueReport {
+            results: requests
+                .iter()
+                .map(|r| (r.cert.clone(), Err(why.to_owned())))
+                .collect(),
+            ..IssueReport::default()
+        }
+    }
+}
+
 /// Run the stage for `requests`; never returns early on a per-cert failure.
 pub async fn run(
     config: &Config,
+    zone_target: &ZoneTarget,
     contact: &[String],
     store: &Store,
     requests: Vec<IssueRequest>,
@@ -169,7 +185,7 @@ pub async fn run(
     let mut publish_error = None;
     if !records.is_empty() {
         report.dns.records = records.len();
-        match publish(config, store, &records).await {
+        match publish(config, zone_target, store, &records).await {
             Ok(serial) => {
                 report.dns.serial = Some(serial);
                 match verify(config, resolver, serial, &expected).await {
@@ -270,7 +286,7 @@ pub async fn run(
     drop(span);
 
     if report.dns.serial.is_some() {
-        match publish(config, store, &[]).await {
+        match publish(config, zone_target, store, &[]).await {
             Ok(serial) => report.dns.cleanup_serial = Some(serial),
             Err(e) => report.dns.cleanup_error = Some(e),
         }
@@ -473,24 +489,21 @@ fn save(
 }
 
 /// Render, check, install and reload the zone with `records`; the serial.
-async fn publish(config: &Config, store: &Store, records: &[TxtRecord]) -> Result<u32, String> {
+async fn publish(
+    config: &Config,
+    target: &ZoneTarget,
+    store: &Store,
+    records: &[TxtRecord],
+) -> Result<u32, String> {
     let span = tracing::info_span!("dns");
     span.pb_set_message(if records.is_empty() {
         "cleaning the zone"
     } else {
         "publishing TXT records"
     });
-    let target = LocalZone {
-        zone: config.dns.zone.clone(),
-        file: config.dns.zone_file.clone(),
-        check: config.dns.check_command.clone(),
-        reload: config.dns.reload_command.clone(),
-    };
-    if config.dns.host.is_some() {
-        return Err("dns.host (zone updates over SSH) is not supported yet; run certbridge on the DNS primary".into());
-    }
     let current = target
         .read()
+        .await
         .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
     let last: Option<u32> = store.read("dns/serial").and_then(|s| s.trim().parse().ok());
     let serial = zone::next_serial(

@@ -193,7 +193,12 @@ impl PulseReport {
         self.certificates
             .iter()
             .any(|c| matches!(c.outcome, Outcome::Failed | Outcome::Held) || c.error.is_some())
-            || self.handlers.iter().any(|h| !h.outcome.ok())
+            || self.handlers.iter().any(|h| {
+                matches!(
+                    h.outcome,
+                    HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
+                )
+            })
     }
 
     /// JSON.
@@ -237,7 +242,13 @@ impl PulseReport {
             let handlers_bad = self
                 .handlers
                 .iter()
-                .filter(|r| r.run.host == h && !r.outcome.ok())
+                .filter(|r| {
+                    r.run.host == h
+                        && matches!(
+                            r.outcome,
+                            HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
+                        )
+                })
                 .count();
             let failed = self
                 .certificates
@@ -290,15 +301,25 @@ impl PulseReport {
                     .as_ref()
                     .map(|e| format!("  {} {}: {e}", c.plan.host, c.plan.cert))
             })
-            .chain(self.handlers.iter().filter(|h| !h.outcome.ok()).map(|h| {
-                let (kind, why) = match &h.outcome {
-                    HandlerOutcome::Failed(e) => ("failed, pending", e.as_str()),
-                    HandlerOutcome::Blocked(e) => ("blocked, pending", e.as_str()),
-                    HandlerOutcome::Deferred(e) => ("not run", e.as_str()),
-                    HandlerOutcome::Ran => ("ran", ""),
-                };
-                format!("  {} `{}` {kind}: {why}", h.run.host, h.run.handler)
-            }))
+            .chain(
+                self.handlers
+                    .iter()
+                    .filter(|h| {
+                        matches!(
+                            h.outcome,
+                            HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
+                        )
+                    })
+                    .map(|h| {
+                        let (kind, why) = match &h.outcome {
+                            HandlerOutcome::Failed(e) => ("failed, pending", e.as_str()),
+                            HandlerOutcome::Blocked(e) => ("blocked, pending", e.as_str()),
+                            HandlerOutcome::Deferred(e) => ("not run", e.as_str()),
+                            HandlerOutcome::Ran => ("ran", ""),
+                        };
+                        format!("  {} `{}` {kind}: {why}", h.run.host, h.run.handler)
+                    }),
+            )
             .collect();
         if !problems.is_empty() {
             out.push_str("\nProblems:\n");

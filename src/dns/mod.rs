@@ -3,4 +3,5 @@
 pub mod client;
 pub mod owners;
 pub mod propagation;
+pub mod target;
 pub mod zone;

@@ -55,7 +55,12 @@ pub async fn run_all(
     let mut steps: Vec<usize> = runs.iter().map(|r| r.step).collect();
     steps.dedup();
     for step in steps {
-        let mut tasks = Vec::new();
+        // Items of one host run one after another (so a shared action runs
+        // once); hosts run concurrently.
+        let mut per_host: BTreeMap<
+            String,
+            Vec<(HandlerRun, Arc<SshHost>, Option<minijinja::Value>)>,
+        > = BTreeMap::new();
         for run in runs.iter().filter(|r| r.step == step) {
             let key = (run.host.clone(), run.handler.clone());
             if !ready.contains(&key) {
@@ -79,14 +84,26 @@ pub async fn run_all(
                 continue;
             };
             let ctx = context(run, fleet, targets);
-            let actions: Vec<String> = run.actions.iter().chain(&run.merged).cloned().collect();
-            let done = Arc::clone(&done);
-            tasks.push(async move {
-                let outcome = run_one(&ssh, &run.handler, &actions, map, ctx.as_ref(), &done).await;
-                (key, outcome)
-            });
+            per_host
+                .entry(run.host.clone())
+                .or_default()
+                .push((run.clone(), ssh, ctx));
         }
-        for (key, outcome) in futures::future::join_all(tasks).await {
+        let tasks = per_host.into_values().map(|items| {
+            let done = Arc::clone(&done);
+            async move {
+                let mut out = Vec::new();
+                for (run, ssh, ctx) in items {
+                    let actions: Vec<String> =
+                        run.actions.iter().chain(&run.merged).cloned().collect();
+                    let outcome =
+                        run_one(&ssh, &run.handler, &actions, map, ctx.as_ref(), &done).await;
+                    out.push(((run.host.clone(), run.handler.clone()), outcome));
+                }
+                out
+            }
+        });
+        for (key, outcome) in futures::future::join_all(tasks).await.into_iter().flatten() {
             outcomes.insert(key, outcome);
         }
     }
