@@ -18,6 +18,9 @@ use crate::inventory::fleet::Fleet;
 use crate::plan::HandlerRun;
 use crate::remote::SshHost;
 
+/// A handler run ready to go: the run, its host and its template variables.
+type Item = (HandlerRun, Arc<SshHost>, Option<minijinja::Value>);
+
 /// What happened to one handler run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
@@ -57,10 +60,7 @@ pub async fn run_all(
     for step in steps {
         // Items of one host run one after another (so a shared action runs
         // once); hosts run concurrently.
-        let mut per_host: BTreeMap<
-            String,
-            Vec<(HandlerRun, Arc<SshHost>, Option<minijinja::Value>)>,
-        > = BTreeMap::new();
+        let mut per_host: BTreeMap<String, Vec<Item>> = BTreeMap::new();
         for run in runs.iter().filter(|r| r.step == step) {
             let key = (run.host.clone(), run.handler.clone());
             if !ready.contains(&key) {
