@@ -147,6 +147,7 @@ pub async fn deploy(
             .await?;
     }
 
+    crate::fault::point("mid-deploy");
     let mut script = format!("set -e\ncd {}\n", q(&meta));
     for f in files {
         let n = shell_quote(&f.name);

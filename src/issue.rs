@@ -162,6 +162,7 @@ pub async fn run(
     }
 
     let live = place_all(config, contact, store, ready, &mut report).await;
+    crate::fault::point("after-order");
 
     // One zone update with every value of every order.
     let mut records = Vec::new();
@@ -187,6 +188,7 @@ pub async fn run(
         report.dns.records = records.len();
         match publish(config, zone_target, store, &records).await {
             Ok(serial) => {
+                crate::fault::point("after-publish");
                 report.dns.serial = Some(serial);
                 match verify(config, resolver, serial, &expected).await {
                     Ok((elapsed, failed, why)) => {
@@ -257,18 +259,21 @@ pub async fn run(
             continue;
         };
         let stored = match result {
-            Ok(issued) => save(
-                store,
-                &job,
-                &issued.key_pem,
-                &issued.chain_pem,
-                &job.directory,
-                Some(issued.order_url),
-            )
-            .map(|mut i| {
-                i.resumed = resumed;
-                i
-            }),
+            Ok(issued) => {
+                crate::fault::point("after-finalize");
+                save(
+                    store,
+                    &job,
+                    &issued.key_pem,
+                    &issued.chain_pem,
+                    &job.directory,
+                    Some(issued.order_url),
+                )
+                .map(|mut i| {
+                    i.resumed = resumed;
+                    i
+                })
+            }
             Err(e) => {
                 if matches!(e, AcmeError::Invalid { .. })
                     || e.problem_type() == Some(problem::RATE_LIMITED)

@@ -24,6 +24,7 @@ pub mod deploy;
 pub mod diag;
 pub mod dns;
 pub mod execute;
+pub mod fault;
 pub mod handlers;
 pub mod inventory;
 pub mod issue;
