@@ -5,11 +5,11 @@
 
 /// Stop the process here if `name` is listed in `CERTBRIDGE_FAULT`.
 pub fn point(name: &str) {
-    if let Ok(list) = std::env::var("CERTBRIDGE_FAULT") {
-        if list.split(',').any(|p| p.trim() == name) {
-            eprintln!("certbridge: fault injection: stopping dead at `{name}`");
-            // No destructors, no flushing: as close to kill -9 as std allows.
-            std::process::exit(86);
-        }
+    if let Ok(list) = std::env::var("CERTBRIDGE_FAULT")
+        && list.split(',').any(|p| p.trim() == name)
+    {
+        eprintln!("certbridge: fault injection: stopping dead at `{name}`");
+        // No destructors, no flushing: as close to kill -9 as std allows.
+        std::process::exit(86);
     }
 }

@@ -84,7 +84,11 @@ impl YamlDoc {
         let value = if source.trim().is_empty() {
             Value::Null
         } else {
-            serde_yaml_ng::from_str::<Value>(&source).map_err(|e| syntax_problem(path, &e))?
+            let mut v =
+                serde_yaml_ng::from_str::<Value>(&source).map_err(|e| syntax_problem(path, &e))?;
+            // `<<: *anchor` merge keys, as Ansible applies them.
+            v.apply_merge().map_err(|e| syntax_problem(path, &e))?;
+            v
         };
         Ok(YamlDoc {
             path: path.to_path_buf(),

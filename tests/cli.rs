@@ -166,7 +166,9 @@ fn renew_validates_its_input_first() {
     s.cmd(&["renew", "nope.opendev.org"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no host `nope.opendev.org` in the inventory"));
+        .stderr(predicate::str::contains(
+            "no host `nope.opendev.org` in the inventory",
+        ));
     s.cmd(&["renew", "nb03.opendev.org"])
         .assert()
         .code(2)
@@ -174,7 +176,9 @@ fn renew_validates_its_input_first() {
     s.cmd(&["renew", "gitea01.opendev.org", "--cert", "gitea02-main"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("has no certificate with key `gitea02-main`"));
+        .stderr(predicate::str::contains(
+            "has no certificate with key `gitea02-main`",
+        ));
     // Nothing was created: input errors have no side effects.
     assert!(!s.path("state").exists());
 }

@@ -6,5 +6,6 @@
 mod support;
 
 mod cli;
+mod lab_pulse;
+mod lab_selftest;
 mod plan_snapshots;
-// mod lab_selftest;

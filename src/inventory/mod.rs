@@ -80,9 +80,11 @@ fn build(declared: &Declared, vars_dirs: &[VarsDir], problems: &mut Problems) ->
     // Ancestors and depth of each group (`all` is depth 0, top level 1).
     let mut ancestors: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut memo: BTreeMap<String, usize> = BTreeMap::new();
     for name in declared.groups.keys() {
         let mut seen = BTreeSet::new();
-        let d = walk_up(declared, name, &mut seen, 0);
+        ancestors_of(declared, name, &mut seen);
+        let d = depth_of(declared, name, &mut memo, &mut Vec::new());
         if seen.contains(name.as_str()) {
             problems.push(
                 crate::diag::Problem::error(
@@ -157,21 +159,45 @@ fn build(declared: &Declared, vars_dirs: &[VarsDir], problems: &mut Problems) ->
     Inventory { hosts, groups }
 }
 
-/// Collect ancestors of `name`; returns its depth. Cycles stop the walk.
-fn walk_up(declared: &Declared, name: &str, seen: &mut BTreeSet<String>, level: usize) -> usize {
+/// Collect every ancestor of `name` into `seen` (cycles stop the walk).
+fn ancestors_of(declared: &Declared, name: &str, seen: &mut BTreeSet<String>) {
+    let Some(decl) = declared.groups.get(name) else {
+        return;
+    };
+    for p in &decl.parents {
+        if seen.insert(p.clone()) {
+            ancestors_of(declared, p, seen);
+        }
+    }
+}
+
+/// A group's depth: one more than its deepest parent (top level is 1), so a
+/// group reached by a long and a short path gets the long one, as in
+/// Ansible. Memoized; a cycle (reported elsewhere) counts as depth 1.
+fn depth_of(
+    declared: &Declared,
+    name: &str,
+    memo: &mut BTreeMap<String, usize>,
+    visiting: &mut Vec<String>,
+) -> usize {
+    if let Some(d) = memo.get(name) {
+        return *d;
+    }
     let Some(decl) = declared.groups.get(name) else {
         return 1;
     };
-    if level > 64 {
-        return level;
+    if visiting.iter().any(|v| v == name) || visiting.len() > 64 {
+        return 1;
     }
-    let mut d = 1;
-    for p in &decl.parents {
-        if !seen.insert(p.clone()) {
-            continue;
-        }
-        d = d.max(1 + walk_up(declared, p, seen, level + 1));
-    }
+    visiting.push(name.to_owned());
+    let d = decl
+        .parents
+        .iter()
+        .map(|p| 1 + depth_of(declared, p, memo, visiting))
+        .max()
+        .unwrap_or(1);
+    visiting.pop();
+    memo.insert(name.to_owned(), d);
     d
 }
 

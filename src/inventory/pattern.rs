@@ -45,6 +45,47 @@ impl HostPattern {
     }
 }
 
+/// A glob class body as a regex class body, as Python 3.7+ builds it:
+/// backslashes and the set-operation characters are escaped, reversed
+/// ranges (`z-a`) are dropped; an empty class matches nothing.
+fn class_body(raw: &str) -> String {
+    let chars: Vec<char> = raw.chars().collect();
+    let (neg, body) = match chars.first() {
+        Some('!') => (true, &chars[1..]),
+        _ => (false, &chars[..]),
+    };
+    let mut out = String::new();
+    let mut k = 0;
+    while k < body.len() {
+        if k + 2 < body.len() && body[k + 1] == '-' {
+            let (a, b) = (body[k], body[k + 2]);
+            if a <= b {
+                out.push_str(&escape_class_char(a));
+                out.push('-');
+                out.push_str(&escape_class_char(b));
+            }
+            k += 3;
+        } else {
+            out.push_str(&escape_class_char(body[k]));
+            k += 1;
+        }
+    }
+    match (neg, out.is_empty()) {
+        (false, true) => "(?!)".into(),
+        (true, true) => ".".into(),
+        (true, false) => format!("^{out}"),
+        (false, false) => out,
+    }
+}
+
+fn escape_class_char(c: char) -> String {
+    if matches!(c, '\\' | '[' | ']' | '&' | '~' | '|' | '^' | '-') {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
 /// Python's `fnmatch.translate`, minus the `(?s:...)\Z` wrapper.
 fn translate_glob(pat: &str) -> String {
     let chars: Vec<char> = pat.chars().collect();
@@ -78,17 +119,16 @@ fn translate_glob(pat: &str) -> String {
                 if j >= chars.len() {
                     out.push_str("\\[");
                 } else {
-                    let mut class: String = chars[i..j].iter().collect();
+                    let class: String = chars[i..j].iter().collect();
                     i = j + 1;
-                    class = class.replace('\\', "\\\\");
-                    if let Some(rest) = class.strip_prefix('!') {
-                        class = format!("^{rest}");
-                    } else if class.starts_with('^') {
-                        class = format!("\\{class}");
+                    let body = class_body(&class);
+                    if body == "(?!)" || body == "." {
+                        out.push_str(&body);
+                    } else {
+                        out.push('[');
+                        out.push_str(&body);
+                        out.push(']');
                     }
-                    out.push('[');
-                    out.push_str(&class);
-                    out.push(']');
                 }
             }
             _ => out.push_str(&fancy_regex::escape(&c.to_string())),
@@ -127,6 +167,15 @@ mod tests {
         assert!(!m("nb[0-9]*", "nbx"));
         assert!(m("nb[!0-9]", "nbx"));
         assert!(m("a[", "a["));
+    }
+
+    #[test]
+    fn glob_classes_like_python() {
+        assert!(m("a[[]b", "a[b"));
+        assert!(m("x[a&&b]", "xa"));
+        assert!(!m("x[z-a]", "xz"));
+        assert!(m("x[!z-a]", "xq"));
+        assert!(m("x[^]", "x^"));
     }
 
     #[test]

@@ -386,7 +386,10 @@ pub fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
         let mut i = a;
         while i <= b {
             items.push(format!("{i:0width$}"));
-            i += step as u64;
+            match i.checked_add(step as u64) {
+                Some(next) => i = next,
+                None => break,
+            }
         }
     } else if start.len() == 1 && end.len() == 1 {
         let (a, b) = (start.as_bytes()[0], end.as_bytes()[0]);
@@ -401,6 +404,11 @@ pub fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
         return Err(bad());
     }
     let rest = expand_range(tail)?;
+    if items.len().saturating_mul(rest.len()) > 100_000 {
+        return Err(format!(
+            "host range `{pattern}` expands to more than 100000 hosts"
+        ));
+    }
     let mut out = Vec::with_capacity(items.len() * rest.len());
     for item in &items {
         for r in &rest {

@@ -304,7 +304,12 @@ pub fn build(
                         .iter()
                         .map(move |p| (h.clone(), p.clone()))
                 })
-                .filter(|(_, p)| handlers.handlers.contains_key(p)),
+                .filter(|(_, p)| handlers.handlers.contains_key(p))
+                .filter(|(_, p)| {
+                    options.scope.certs.is_empty()
+                        || p.strip_prefix(crate::handlers::map::PREFIX)
+                            .is_some_and(|k| options.scope.certs.contains(k))
+                }),
         )
         .collect();
     let runs = handler_graph::order(handlers, &fired)?;

@@ -29,7 +29,7 @@ pub fn resolve(
             let mut excluded = BTreeSet::new();
             let mut intersect: Vec<BTreeSet<String>> = Vec::new();
             for raw in text
-                .split([',', ':'])
+                .split(if text.contains(',') { ',' } else { ':' })
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
             {
@@ -49,8 +49,8 @@ pub fn resolve(
                     problems.push(Problem::usage(
                         "--limit",
                         format!(
-                            "`{item}` matches no host that gets certificates (group `{}`)",
-                            fleet_group_hint(fleet)
+                            "`{item}` matches none of the {} host(s) that get certificates",
+                            fleet.hosts.len()
                         ),
                     ));
                 }
@@ -91,10 +91,6 @@ pub fn resolve(
         hosts,
         certs: certs.iter().cloned().collect(),
     })
-}
-
-fn fleet_group_hint(fleet: &Fleet) -> String {
-    format!("{} hosts in scope", fleet.hosts.len())
 }
 
 fn match_item(

@@ -7,13 +7,17 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::handler_graph::order;
-use super::{Action, Facts, Plan, PlanOptions, Reason, Scope, build, render, scope};
+use super::{Action, AriWindow, Facts, HandlerRun, Plan, PlanOptions, Reason, Scope};
+use super::{build, render, scope};
 use crate::config::Config;
-use crate::diag::{Problem, Problems, Severity};
+use crate::diag::{Problem, Problems};
 use crate::handlers::{Action as HAction, Handler, HandlerMap};
 use crate::inventory::Inventory;
 use crate::inventory::fleet::{Certificate, Fleet, FleetHost, NameEntry};
 use crate::store::{Deployed, HostRecord, StoreView, StoredCert};
+
+/// Every handler name carries it; tests write `@key` instead.
+const PREFIX: &str = "letsencrypt updated ";
 
 fn ts(s: &str) -> Timestamp {
     s.parse().expect("timestamp literal")
@@ -21,9 +25,6 @@ fn ts(s: &str) -> Timestamp {
 
 fn put(dir: &Path, rel: &str, text: &str) -> PathBuf {
     let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("create folder");
-    }
     std::fs::write(&path, text).expect("write file");
     path
 }
@@ -31,50 +32,41 @@ fn put(dir: &Path, rel: &str, text: &str) -> PathBuf {
 /// A config with `acme.renew_before` set.
 fn config(renew_before: &str) -> Config {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = put(
-        dir.path(),
-        "certbridge.yaml",
-        &format!(
-            "inventory: [hosts.yaml]\nacme:\n  renew_before: {renew_before}\ndns:\n  zone: acme.example.org\n"
-        ),
+    let text = format!(
+        "inventory: [hosts.yaml]\nacme:\n  renew_before: {renew_before}\ndns:\n  zone: acme.example.org\n"
     );
-    Config::load(&path).expect("valid config")
+    Config::load(&put(dir.path(), "certbridge.yaml", &text)).expect("valid config")
 }
 
+/// A certificate of `host` with `names` (`name[:port]`).
 fn cert(host: &str, key: &str, names: &[&str]) -> Certificate {
-    let names = names
-        .iter()
-        .map(|n| {
-            let (name, port) = crate::inventory::domain::split_port(n).expect("name");
-            NameEntry {
-                name: name.to_owned(),
-                port,
-            }
-        })
-        .collect();
+    let entry = |n: &&str| {
+        let (name, port) = crate::inventory::domain::split_port(n).expect("name");
+        let name = name.to_owned();
+        NameEntry { name, port }
+    };
+    let (key, host) = (key.to_owned(), host.to_owned());
     Certificate {
-        key: key.to_owned(),
-        host: host.to_owned(),
-        names,
+        key,
+        host,
+        names: names.iter().map(entry).collect(),
     }
 }
 
 fn fleet(certs: Vec<Certificate>, self_signed: &[&str]) -> Fleet {
     let mut f = Fleet::default();
     for c in &certs {
-        f.hosts.insert(
-            c.host.clone(),
-            FleetHost {
-                name: c.host.clone(),
-                address: c.host.clone(),
-                port: None,
-                user: None,
-                staging: false,
-                self_sign: self_signed.contains(&c.host.as_str()),
-                account_email: None,
-                certcheck_additional: Vec::new(),
-            },
-        );
+        let host = FleetHost {
+            name: c.host.clone(),
+            address: c.host.clone(),
+            port: None,
+            user: None,
+            staging: false,
+            self_sign: self_signed.contains(&c.host.as_str()),
+            account_email: None,
+            certcheck_additional: Vec::new(),
+        };
+        f.hosts.insert(c.host.clone(), host);
     }
     f.certs = certs;
     f
@@ -98,29 +90,18 @@ fn stored(key: &str, domains: &[&str], version: &str) -> StoredCert {
 
 /// Record that `host` has `version` of `key`.
 fn deploy(store: &mut StoreView, host: &str, key: &str, version: &str) {
-    store
-        .hosts
-        .entry(host.to_owned())
-        .or_default()
+    let (version, files, at) = (version.to_owned(), BTreeMap::new(), ts(NB));
+    let record = store.hosts.entry(host.to_owned()).or_default();
+    record
         .deployed
-        .insert(
-            key.to_owned(),
-            Deployed {
-                version: version.to_owned(),
-                files: BTreeMap::new(),
-                at: ts(NB),
-            },
-        );
+        .insert(key.to_owned(), Deployed { version, files, at });
 }
 
 fn handler(key: &str, actions: &[&str], after: &[&str]) -> Handler {
     Handler {
-        name: format!("letsencrypt updated {key}"),
+        name: format!("{PREFIX}{key}"),
         actions: actions.iter().map(|a| (*a).to_owned()).collect(),
-        after: after
-            .iter()
-            .map(|a| format!("letsencrypt updated {a}"))
-            .collect(),
+        after: after.iter().map(|a| format!("{PREFIX}{a}")).collect(),
     }
 }
 
@@ -128,13 +109,15 @@ fn hmap(handlers: Vec<Handler>) -> HandlerMap {
     let mut map = HandlerMap::default();
     for h in handlers {
         for a in &h.actions {
+            let (name, run, only_if) = (a.clone(), format!("run {a}"), None);
+            let timeout = crate::handlers::map::DEFAULT_TIMEOUT;
             map.actions.insert(
                 a.clone(),
                 HAction {
-                    name: a.clone(),
-                    run: format!("run {a}"),
-                    only_if: None,
-                    timeout: crate::handlers::map::DEFAULT_TIMEOUT,
+                    name,
+                    run,
+                    only_if,
+                    timeout,
                 },
             );
         }
@@ -145,16 +128,18 @@ fn hmap(handlers: Vec<Handler>) -> HandlerMap {
 
 /// Every host of the fleet in scope, every certificate.
 fn everything(f: &Fleet) -> PlanOptions {
+    let hosts = f.hosts.keys().cloned().collect();
     PlanOptions {
         scope: Scope {
-            hosts: f.hosts.keys().cloned().collect(),
+            hosts,
             certs: BTreeSet::new(),
         },
         force: false,
     }
 }
 
-fn plan_at(cfg: &Config, f: &Fleet, store: &StoreView, opts: &PlanOptions, now: &str) -> Plan {
+/// Plan with one `reload` handler per certificate.
+fn plan_with(cfg: &Config, f: &Fleet, store: &StoreView, opts: &PlanOptions, now: &str) -> Plan {
     let map = hmap(
         f.certs
             .iter()
@@ -164,6 +149,11 @@ fn plan_at(cfg: &Config, f: &Fleet, store: &StoreView, opts: &PlanOptions, now: 
     build(cfg, f, &map, store, &Facts::default(), opts, ts(now)).expect("plan")
 }
 
+/// Plan everything with `renew_before: 1/3`.
+fn plan_at(f: &Fleet, store: &StoreView, now: &str) -> Plan {
+    plan_with(&config("1/3"), f, store, &everything(f), now)
+}
+
 fn reasons(plan: &Plan) -> Vec<(&str, Action, Reason)> {
     plan.certificates
         .iter()
@@ -171,42 +161,40 @@ fn reasons(plan: &Plan) -> Vec<(&str, Action, Reason)> {
         .collect()
 }
 
+fn challenges(plan: &Plan) -> Vec<&str> {
+    plan.dns
+        .challenges
+        .iter()
+        .map(|c| c.domain.as_str())
+        .collect()
+}
+
 #[test]
 fn each_reason_at_a_fixed_now() {
     let f = fleet(
         vec![
-            cert("a.example.org", "new", &["a.example.org"]),
-            cert(
-                "b.example.org",
-                "renamed",
-                &["b.example.org", "www.b.example.org"],
-            ),
-            cert("c.example.org", "fine", &["c.example.org"]),
-            cert("d.example.org", "missing", &["d.example.org"]),
-            cert("e.example.org", "drifted", &["e.example.org"]),
+            cert("a.org", "new", &["a.org"]),
+            cert("b.org", "renamed", &["b.org", "www.b.org"]),
+            cert("c.org", "fine", &["c.org"]),
+            cert("d.org", "missing", &["d.org"]),
+            cert("e.org", "drifted", &["e.org"]),
         ],
         &[],
     );
     let mut store = StoreView::default();
-    for (key, domains) in [
-        ("renamed", &["b.example.org"][..]),
-        ("fine", &["c.example.org"]),
-        ("missing", &["d.example.org"]),
-        ("drifted", &["e.example.org"]),
+    for (key, name) in [
+        ("renamed", "b.org"),
+        ("fine", "c.org"),
+        ("missing", "d.org"),
+        ("drifted", "e.org"),
     ] {
         store
             .certs
-            .insert(key.to_owned(), stored(key, domains, "v2"));
+            .insert(key.to_owned(), stored(key, &[name], "v2"));
     }
-    deploy(&mut store, "c.example.org", "fine", "v2");
-    deploy(&mut store, "e.example.org", "drifted", "v1");
-    let plan = plan_at(
-        &config("1/3"),
-        &f,
-        &store,
-        &everything(&f),
-        "2026-02-01T00:00:00Z",
-    );
+    deploy(&mut store, "c.org", "fine", "v2");
+    deploy(&mut store, "e.org", "drifted", "v1");
+    let plan = plan_at(&f, &store, "2026-02-01T00:00:00Z");
     assert_eq!(
         reasons(&plan),
         [
@@ -220,93 +208,90 @@ fn each_reason_at_a_fixed_now() {
     let s = &plan.summary;
     assert_eq!((s.issue, s.renew, s.deploy, s.keep), (2, 0, 2, 1));
     // Deploys fire handlers but order nothing.
-    let domains: Vec<&str> = plan
-        .dns
-        .challenges
-        .iter()
-        .map(|c| c.domain.as_str())
-        .collect();
-    assert_eq!(
-        domains,
-        ["a.example.org", "b.example.org", "www.b.example.org"]
-    );
+    assert_eq!(challenges(&plan), ["a.org", "b.org", "www.b.org"]);
     assert_eq!(plan.handlers.len(), 4);
     assert_eq!(plan.certificates[2].not_after, Some(ts(NA)));
     assert_eq!(plan.certificates[0].not_after, None);
 }
 
 fn one_valid() -> (Fleet, StoreView) {
-    let f = fleet(vec![cert("a.example.org", "main", &["a.example.org"])], &[]);
+    let f = fleet(vec![cert("a.org", "main", &["a.org"])], &[]);
     let mut store = StoreView::default();
     store
         .certs
-        .insert("main".into(), stored("main", &["a.example.org"], "v1"));
-    deploy(&mut store, "a.example.org", "main", "v1");
+        .insert("main".into(), stored("main", &["a.org"], "v1"));
+    deploy(&mut store, "a.org", "main", "v1");
     (f, store)
 }
 
 #[test]
-fn expiring_at_a_third_of_lifetime_boundary() {
+fn expiring_at_the_boundary_with_a_fraction_and_a_duration() {
     let (f, store) = one_valid();
-    let cfg = config("1/3");
-    let at = "2026-03-02T00:00:00Z"; // 90 days, a third is 30 days before the end
-    let plan = plan_at(&cfg, &f, &store, &everything(&f), at);
-    assert_eq!(reasons(&plan), [("main", Action::Renew, Reason::Expiring)]);
-    assert_eq!(plan.certificates[0].renew_at, Some(ts(at)));
-    assert_eq!(plan.dns.challenges.len(), 1);
-    let plan = plan_at(&cfg, &f, &store, &everything(&f), "2026-03-01T23:59:59Z");
-    assert_eq!(reasons(&plan), [("main", Action::Keep, Reason::Valid)]);
-    assert!(!plan.has_changes());
-}
-
-#[test]
-fn expiring_with_a_duration() {
-    let (f, store) = one_valid();
-    let cfg = config("10d");
-    let plan = plan_at(&cfg, &f, &store, &everything(&f), "2026-03-22T00:00:00Z");
-    assert_eq!(reasons(&plan), [("main", Action::Renew, Reason::Expiring)]);
-    let plan = plan_at(&cfg, &f, &store, &everything(&f), "2026-03-21T23:59:59Z");
-    assert_eq!(reasons(&plan), [("main", Action::Keep, Reason::Valid)]);
+    let opts = everything(&f);
+    let renew = [("main", Action::Renew, Reason::Expiring)];
+    let keep = [("main", Action::Keep, Reason::Valid)];
+    // 90 days of life: a third is due 30 days before the end, 10d ten days before.
+    for (rule, due, before) in [
+        ("1/3", "2026-03-02T00:00:00Z", "2026-03-01T23:59:59Z"),
+        ("10d", "2026-03-22T00:00:00Z", "2026-03-21T23:59:59Z"),
+    ] {
+        let cfg = config(rule);
+        let plan = plan_with(&cfg, &f, &store, &opts, due);
+        assert_eq!(reasons(&plan), renew, "{rule} at {due}");
+        assert_eq!(plan.certificates[0].renew_at, Some(ts(due)));
+        assert_eq!(challenges(&plan), ["a.org"]);
+        let plan = plan_with(&cfg, &f, &store, &opts, before);
+        assert_eq!(reasons(&plan), keep, "{rule} at {before}");
+        assert!(!plan.has_changes());
+    }
 }
 
 #[test]
 fn an_ari_window_wins_over_renew_before() {
     let (f, store) = one_valid();
     let mut facts = Facts::default();
-    let window = super::AriWindow {
-        start: ts("2026-01-10T00:00:00Z"),
-        end: ts("2026-01-11T00:00:00Z"),
-    };
-    facts.ari.insert("main".into(), window);
+    let (start, end) = (ts("2026-01-10T00:00:00Z"), ts("2026-01-11T00:00:00Z"));
+    facts.ari.insert("main".into(), AriWindow { start, end });
     let map = hmap(vec![handler("main", &["reload"], &[])]);
-    let cfg = config("1/3");
-    let plan = |now| build(&cfg, &f, &map, &store, &facts, &everything(&f), ts(now)).expect("plan");
-    assert_eq!(
-        reasons(&plan("2026-01-11T00:00:00Z")),
-        [("main", Action::Renew, Reason::AriWindow)]
-    );
-    assert_eq!(
-        reasons(&plan("2026-01-09T23:59:59Z")),
-        [("main", Action::Keep, Reason::Valid)]
-    );
+    let (cfg, opts) = (config("1/3"), everything(&f));
+    let plan = |now| build(&cfg, &f, &map, &store, &facts, &opts, ts(now)).expect("plan");
+    let due = plan("2026-01-11T00:00:00Z");
+    assert_eq!(reasons(&due), [("main", Action::Renew, Reason::AriWindow)]);
+    let early = plan("2026-01-09T23:59:59Z");
+    assert_eq!(reasons(&early), [("main", Action::Keep, Reason::Valid)]);
 }
 
 #[test]
 fn force_renews_but_never_hides_issue() {
-    let (mut f, store) = one_valid();
-    f.certs
-        .push(cert("b.example.org", "fresh", &["b.example.org"]));
-    f = fleet(f.certs, &[]);
+    let (f, mut store) = one_valid();
+    let mut certs = f.certs;
+    certs.push(cert("b.org", "fresh", &["b.org"]));
+    certs.push(cert("c.org", "renamed", &["c.org"]));
+    store
+        .certs
+        .insert("renamed".into(), stored("renamed", &["old.c.org"], "v1"));
+    let f = fleet(certs, &[]);
     let mut opts = everything(&f);
     opts.force = true;
-    let plan = plan_at(&config("1/3"), &f, &store, &opts, "2026-01-02T00:00:00Z");
-    assert_eq!(
-        reasons(&plan),
-        [
-            ("main", Action::Renew, Reason::Forced),
-            ("fresh", Action::Issue, Reason::New),
-        ]
-    );
+    let plan = plan_with(&config("1/3"), &f, &store, &opts, "2026-01-02T00:00:00Z");
+    let want = [
+        ("main", Action::Renew, Reason::Forced),
+        ("fresh", Action::Issue, Reason::New),
+        ("renamed", Action::Issue, Reason::NamesChanged),
+    ];
+    assert_eq!(reasons(&plan), want);
+}
+
+/// Sorted keys of a JSON object, comma-joined.
+fn keys(v: &serde_json::Value) -> String {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k.join(",")
 }
 
 #[test]
@@ -322,124 +307,65 @@ fn json_shape_and_domain_count() {
         ],
         &[],
     );
-    let plan = plan_at(
-        &config("1/3"),
-        &f,
-        &StoreView::default(),
-        &everything(&f),
-        NB,
-    );
+    let plan = plan_at(&f, &StoreView::default(), NB);
     let v: serde_json::Value = serde_json::from_str(&render::json(&plan)).expect("json");
-    let keys = |v: &serde_json::Value| -> Vec<String> {
-        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
-        k.sort();
-        k
-    };
-    assert_eq!(
-        keys(&v),
-        [
-            "certificates",
-            "dns",
-            "format_version",
-            "handlers",
-            "summary"
-        ]
-    );
+    assert_eq!(keys(&v), "certificates,dns,format_version,handlers,summary");
     assert_eq!(v["format_version"], 1);
     let c0 = &v["certificates"][0];
-    assert_eq!(
-        keys(c0),
-        [
-            "action",
-            "cert",
-            "directory",
-            "domains",
-            "handler",
-            "host",
-            "not_after",
-            "reason"
-        ]
-    );
+    let want = "action,cert,directory,domains,handler,host,not_after,reason";
+    assert_eq!(keys(c0), want);
     assert_eq!(
         c0["domains"],
         serde_json::json!(["a.example.org", "www.example.org"])
     );
     assert_eq!(c0["directory"], "/etc/letsencrypt-certs/a.example.org");
-    assert_eq!(c0["action"], "issue");
-    assert_eq!(c0["reason"], "new");
+    assert_eq!(
+        (c0["action"].as_str(), c0["reason"].as_str()),
+        (Some("issue"), Some("new"))
+    );
     assert!(c0["not_after"].is_null());
     assert_eq!(c0["handler"], "letsencrypt updated a-main");
     assert_eq!(v["dns"]["zone"], "acme.example.org");
     assert!(v["dns"]["challenges"][0]["owner"].is_null());
-    assert_eq!(
-        v["summary"],
-        serde_json::json!({"hosts": 2, "certificates": 2, "domains": 3,
-            "issue": 2, "renew": 0, "deploy": 0, "keep": 0})
-    );
-    assert_eq!(
-        keys(&v["handlers"][0]),
-        ["actions", "handler", "host", "step"]
-    );
+    // Three names summed over two certificates, `:443` stripped.
+    let summary = r#"{"hosts": 2, "certificates": 2, "domains": 3, "issue": 2, "renew": 0, "deploy": 0, "keep": 0}"#;
+    let summary: serde_json::Value = serde_json::from_str(summary).expect("json");
+    assert_eq!(v["summary"], summary);
+    assert_eq!(keys(&v["handlers"][0]), "actions,handler,host,step");
 }
 
 #[test]
 fn self_signed_hosts_need_no_challenges() {
     let f = fleet(
         vec![
-            cert("lab.example.org", "lab", &["lab.example.org"]),
-            cert("web.example.org", "web", &["web.example.org"]),
+            cert("lab.org", "lab", &["lab.org"]),
+            cert("web.org", "web", &["web.org"]),
         ],
-        &["lab.example.org"],
+        &["lab.org"],
     );
-    let plan = plan_at(
-        &config("1/3"),
-        &f,
-        &StoreView::default(),
-        &everything(&f),
-        NB,
-    );
+    let plan = plan_at(&f, &StoreView::default(), NB);
     assert_eq!(plan.summary.issue, 2);
     assert!(plan.certificates[0].self_signed);
-    let domains: Vec<&str> = plan
-        .dns
-        .challenges
-        .iter()
-        .map(|c| c.domain.as_str())
-        .collect();
-    assert_eq!(domains, ["web.example.org"]);
+    assert_eq!(challenges(&plan), ["web.org"]);
 }
 
 #[test]
 fn pending_handlers_fire_without_changes() {
     let (f, mut store) = one_valid();
-    let record = store.hosts.get_mut("a.example.org").expect("record");
-    record.pending_handlers = vec![
-        "letsencrypt updated main".into(),
-        "letsencrypt updated gone".into(), // not in the map any more: dropped
-    ];
-    store.hosts.insert(
-        "other.example.org".into(),
-        HostRecord {
-            pending_handlers: vec!["letsencrypt updated main".into()],
-            ..HostRecord::default()
-        },
-    );
-    let plan = plan_at(
-        &config("1/3"),
-        &f,
-        &store,
-        &everything(&f),
-        "2026-01-02T00:00:00Z",
-    );
+    let record = store.hosts.get_mut("a.org").expect("record");
+    // `gone` is not in the handler map any more: dropped.
+    record.pending_handlers = vec![format!("{PREFIX}main"), format!("{PREFIX}gone")];
+    let pending_handlers = vec![format!("{PREFIX}main")];
+    let out_of_scope = HostRecord {
+        pending_handlers,
+        ..HostRecord::default()
+    };
+    store.hosts.insert("other.org".into(), out_of_scope);
+    let plan = plan_at(&f, &store, "2026-01-02T00:00:00Z");
     assert_eq!(reasons(&plan), [("main", Action::Keep, Reason::Valid)]);
     assert!(plan.has_changes());
-    assert_eq!(plan.handlers.len(), 1, "{:?}", plan.handlers);
-    let run = &plan.handlers[0];
-    assert_eq!(
-        (run.step, run.host.as_str(), run.handler.as_str()),
-        (1, "a.example.org", "letsencrypt updated main")
-    );
-    assert_eq!(run.actions, ["reload"]);
+    assert_eq!(steps(&plan.handlers), [(1, "a.org", "main")]);
+    assert_eq!(plan.handlers[0].actions, ["reload"]);
 }
 
 // ---- scope ----
@@ -447,19 +373,17 @@ fn pending_handlers_fire_without_changes() {
 fn scoped_fleet() -> (tempfile::TempDir, Inventory, Fleet) {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let hosts = ["gitea01", "gitea02", "gitea03", "static01", "review01"];
-    let body: String = hosts
-        .iter()
-        .map(|h| {
-            format!("    {h}.opendev.org:\n      letsencrypt_certs:\n        {h}-main: [{h}.opendev.org]\n")
-        })
-        .collect();
+    let host = |h: &str| {
+        format!(
+            "    {h}.opendev.org:\n      letsencrypt_certs:\n        {h}-main: [{h}.opendev.org]\n"
+        )
+    };
+    let body: String = ["gitea01", "gitea02", "gitea03", "static01", "review01"]
+        .map(host)
+        .concat();
     put(d, "hosts.yaml", &format!("all:\n  hosts:\n{body}"));
-    put(
-        d,
-        "groups.yaml",
-        "plugin: yamlgroup\ngroups:\n  letsencrypt: '*.opendev.org'\n  gitea: gitea*\n",
-    );
+    let groups = "plugin: yamlgroup\ngroups:\n  letsencrypt: '*.opendev.org'\n  gitea: gitea*\n";
+    put(d, "groups.yaml", groups);
     let cfg = put(
         d,
         "certbridge.yaml",
@@ -492,19 +416,22 @@ fn limit_patterns() {
     let (_d, inv, f) = scoped_fleet();
     let all = scope::resolve(&inv, &f, None, &[]).expect("no limit");
     assert_eq!(all.hosts.len(), 5);
-    assert_eq!(limit(&inv, &f, "gitea*"), ["gitea01", "gitea02", "gitea03"]);
-    assert_eq!(limit(&inv, &f, "^gitea0[12]"), ["gitea01", "gitea02"]);
-    assert_eq!(limit(&inv, &f, "gitea"), ["gitea01", "gitea02", "gitea03"]);
-    assert_eq!(limit(&inv, &f, "gitea,!gitea02*"), ["gitea01", "gitea03"]);
-    assert_eq!(
-        limit(&inv, &f, "gitea*,&^gitea0[23]"),
-        ["gitea02", "gitea03"]
-    );
-    assert_eq!(limit(&inv, &f, "!gitea"), ["review01", "static01"]);
-    assert_eq!(
-        limit(&inv, &f, "static01.opendev.org:review01.opendev.org"),
-        ["review01", "static01"]
-    );
+    let cases: [(&str, &[&str]); 8] = [
+        ("gitea*", &["gitea01", "gitea02", "gitea03"]),
+        ("^gitea0[12]", &["gitea01", "gitea02"]),
+        ("gitea", &["gitea01", "gitea02", "gitea03"]),
+        ("gitea,!gitea02*", &["gitea01", "gitea03"]),
+        ("gitea*,&^gitea0[23]", &["gitea02", "gitea03"]),
+        ("!gitea", &["review01", "static01"]),
+        (
+            "static01.opendev.org:review01.opendev.org",
+            &["review01", "static01"],
+        ),
+        ("re*, gitea01.opendev.org", &["gitea01", "review01"]),
+    ];
+    for (text, want) in cases {
+        assert_eq!(limit(&inv, &f, text), want, "{text}");
+    }
     let p = usage_error(scope::resolve(&inv, &f, Some("gitea*,nomatch*"), &[]));
     assert_eq!(
         (p.file.as_ref(), p.item.as_deref()),
@@ -524,20 +451,16 @@ fn cert_scoping() {
     let p = usage_error(scope::resolve(&inv, &f, None, &["nope".into()]));
     assert_eq!(p.item.as_deref(), Some("--cert"));
     assert!(p.message.contains("`nope`"), "{p}");
-    let p = usage_error(scope::resolve(
-        &inv,
-        &f,
-        Some("gitea01*"),
-        &["static01-main".into()],
-    ));
+    let excluded = ["static01-main".to_owned()];
+    let p = usage_error(scope::resolve(&inv, &f, Some("gitea01*"), &excluded));
     assert!(p.message.contains("--limit leaves out"), "{p}");
 
-    let s = scope::resolve(&inv, &f, Some("gitea"), &[]).expect("group");
+    let scope = scope::resolve(&inv, &f, Some("gitea"), &[]).expect("group");
     let opts = PlanOptions {
-        scope: s,
+        scope,
         force: false,
     };
-    let plan = plan_at(&config("1/3"), &f, &StoreView::default(), &opts, NB);
+    let plan = plan_with(&config("1/3"), &f, &StoreView::default(), &opts, NB);
     assert_eq!(plan.summary.hosts, 3);
     assert!(
         plan.certificates
@@ -551,19 +474,13 @@ fn cert_scoping() {
 fn fire(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
-        .map(|(h, k)| ((*h).to_owned(), format!("letsencrypt updated {k}")))
+        .map(|(h, k)| ((*h).to_owned(), format!("{PREFIX}{k}")))
         .collect()
 }
 
-fn steps(runs: &[super::HandlerRun]) -> Vec<(usize, &str, &str)> {
+fn steps(runs: &[HandlerRun]) -> Vec<(usize, &str, &str)> {
     runs.iter()
-        .map(|r| {
-            (
-                r.step,
-                r.host.as_str(),
-                &r.handler["letsencrypt updated ".len()..],
-            )
-        })
+        .map(|r| (r.step, r.host.as_str(), &r.handler[PREFIX.len()..]))
         .collect()
 }
 
@@ -610,7 +527,11 @@ fn shared_action_runs_once_per_host() {
         handler("k2", &["reload-apache", "restart-x"], &[]),
     ]);
     let runs = order(&map, &fire(&[("a", "k2"), ("a", "k1"), ("a", "k1")])).expect("ok");
-    assert_eq!(runs.len(), 2, "duplicates fire once");
+    assert_eq!(
+        steps(&runs),
+        [(1, "a", "k1"), (1, "a", "k2")],
+        "duplicates fire once"
+    );
     assert_eq!(runs[0].actions, ["reload-apache"]);
     assert!(runs[0].merged.is_empty());
     assert_eq!(runs[1].actions, ["restart-x"]);
@@ -635,27 +556,31 @@ fn after_a_handler_that_does_not_fire_is_ignored_and_cycles_fail() {
 
 // ---- handler map validation ----
 
-fn load_map(text: &str, certs: &[&str], known: &[&str]) -> (PathBuf, HandlerMap, Problems) {
+/// Load a handler map written with `@key` for `letsencrypt updated key`.
+fn load_map(text: &str, certs: &[&str], known: &[&str]) -> (HandlerMap, Problems) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = put(dir.path(), "handlers.yaml", text);
+    let path = put(dir.path(), "handlers.yaml", &text.replace('@', PREFIX));
     let set = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
     let mut problems = Problems::default();
     let map = HandlerMap::load(&path, &set(certs), &set(known), &mut problems);
-    // The folder goes; the path is still useful for comparisons.
-    (path, map, problems)
+    assert!(
+        problems
+            .all()
+            .iter()
+            .all(|p| p.file.as_deref() == Some(path.as_path()))
+    );
+    (map, problems)
 }
 
-fn errors(problems: &Problems) -> Vec<(Option<usize>, String, String)> {
-    problems
-        .errors()
-        .map(|p| {
-            (
-                p.line,
-                p.item.clone().unwrap_or_default(),
-                p.message.clone(),
-            )
-        })
-        .collect()
+/// Compare (line, item without the handler prefix, message fragment).
+fn assert_problems<'a>(got: impl Iterator<Item = &'a Problem>, want: &[(usize, &str, &str)]) {
+    let got: Vec<&Problem> = got.collect();
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (p, (line, item, fragment)) in got.iter().zip(want) {
+        let short = p.item.as_deref().map(|i| i.trim_start_matches(PREFIX));
+        assert_eq!((p.line, short), (Some(*line), Some(*item)), "{p}");
+        assert!(p.message.contains(fragment), "{p} lacks {fragment:?}");
+    }
 }
 
 const ACTIONS: &str = "actions:\n  reload:\n    run: systemctl reload apache2\n";
@@ -663,17 +588,25 @@ const ACTIONS: &str = "actions:\n  reload:\n    run: systemctl reload apache2\n"
 #[test]
 fn valid_map_in_all_three_forms() {
     let text = format!(
-        "{ACTIONS}  restart:\n    run: restart {{{{ first }}}} {{{{ domains }}}}\n    only_if: test -d {{{{ cert_dir }}}}\n    timeout: 300s\nhandlers:\n  letsencrypt updated a: reload\n  letsencrypt updated b: [reload, restart]\n  letsencrypt updated c:\n    actions: restart\n    after: [letsencrypt updated a]\n"
+        "{ACTIONS}  restart:
+    run: restart {{{{ first }}}} {{{{ domains }}}}
+    only_if: test -d {{{{ cert_dir }}}}
+    timeout: 300s
+handlers:
+  '@a': reload
+  '@b': [reload, restart]
+  '@c': {{actions: restart, after: ['@a']}}
+"
     );
-    let (_p, map, problems) = load_map(&text, &["a", "b", "c"], &[]);
+    let (map, problems) = load_map(&text, &["a", "b", "c"], &[]);
     assert!(problems.all().is_empty(), "{:#?}", problems.all());
     assert_eq!(
-        map.handlers["letsencrypt updated b"].actions,
+        map.handlers[&format!("{PREFIX}b")].actions,
         ["reload", "restart"]
     );
     assert_eq!(
-        map.handlers["letsencrypt updated c"].after,
-        ["letsencrypt updated a"]
+        map.handlers[&format!("{PREFIX}c")].after,
+        [format!("{PREFIX}a")]
     );
     assert_eq!(map.actions["restart"].timeout.as_secs(), 300);
 }
@@ -681,61 +614,39 @@ fn valid_map_in_all_three_forms() {
 #[test]
 fn missing_handler_unknown_action_and_unknown_after() {
     let text = format!(
-        "{ACTIONS}handlers:\n  letsencrypt updated a: restart-nginx\n  letsencrypt updated b:\n    actions: [reload]\n    after: [letsencrypt updated zz]\n"
+        "{ACTIONS}handlers:\n  '@a': restart-nginx\n  '@b': {{actions: [reload], after: ['@zz']}}\n"
     );
-    let (path, _map, problems) = load_map(&text, &["a", "b", "c"], &[]);
-    assert!(
-        problems
-            .all()
-            .iter()
-            .all(|p| p.file.as_deref() == Some(path.as_path()))
-    );
-    let e = errors(&problems);
-    assert_eq!(e.len(), 3, "{e:#?}");
-    assert_eq!(
-        (e[0].0, e[0].1.as_str()),
-        (Some(5), "letsencrypt updated a")
-    );
-    assert!(e[0].2.contains("restart-nginx"), "{e:?}");
-    assert_eq!(
-        (e[1].0, e[1].1.as_str()),
-        (Some(6), "letsencrypt updated b")
-    );
-    assert!(e[1].2.contains("letsencrypt updated zz"), "{e:?}");
-    assert_eq!(
-        (e[2].0, e[2].1.as_str()),
-        (Some(4), "letsencrypt updated c")
-    );
-    assert!(e[2].2.contains("`c` has no handler"), "{e:?}");
+    let (_map, problems) = load_map(&text, &["a", "b", "c"], &[]);
+    let want = [
+        (5, "a", "unknown action `restart-nginx`"),
+        (6, "b", "unknown handler `letsencrypt updated zz`"),
+        (4, "c", "certificate `c` has no handler"),
+    ];
+    assert_problems(problems.errors(), &want);
 }
 
 #[test]
 fn cycles_name_every_member() {
     let text = format!(
         "{ACTIONS}handlers:
-  letsencrypt updated x: {{actions: reload, after: letsencrypt updated z}}
-  letsencrypt updated y: {{actions: reload, after: letsencrypt updated x}}
-  letsencrypt updated z: {{actions: reload, after: letsencrypt updated y}}
-  letsencrypt updated self: {{actions: reload, after: letsencrypt updated self}}
-  letsencrypt updated free: {{actions: reload, after: letsencrypt updated x}}
+  '@x': {{actions: reload, after: '@z'}}
+  '@y': {{actions: reload, after: '@x'}}
+  '@z': {{actions: reload, after: '@y'}}
+  '@self': {{actions: reload, after: '@self'}}
+  '@free': {{actions: reload, after: '@x'}}
 "
     );
-    let (_p, map, problems) = load_map(&text, &["x", "y", "z", "self", "free"], &[]);
-    let e = errors(&problems);
-    assert_eq!(e.len(), 2, "{e:#?}");
-    assert_eq!(
-        (e[0].0, e[0].1.as_str()),
-        (Some(8), "letsencrypt updated self")
-    );
-    assert!(e[0].2.contains("cycle"), "{e:?}");
-    assert_eq!(e[1].0, Some(5));
+    let (map, problems) = load_map(&text, &["x", "y", "z", "self", "free"], &[]);
+    let want = [
+        (8, "self", "cycle: letsencrypt updated self"),
+        (5, "x", "cycle"),
+    ];
+    assert_problems(problems.errors(), &want);
+    let cycle = &problems.errors().nth(1).expect("second").message;
     for member in ["x", "y", "z"] {
-        assert!(
-            e[1].2.contains(&format!("letsencrypt updated {member}")),
-            "{e:?}"
-        );
+        assert!(cycle.contains(&format!("{PREFIX}{member}")), "{cycle}");
     }
-    assert!(!e[1].2.contains("free"), "{e:?}");
+    assert!(!cycle.contains("free"), "{cycle}");
     assert_eq!(map.cycles().len(), 2);
 }
 
@@ -757,38 +668,25 @@ fn bad_templates_and_keys_in_actions() {
     timeout: soon
 handlers: {}
 ";
-    let (_p, _map, problems) = load_map(text, &[], &[]);
-    let e = errors(&problems);
-    let want: [(usize, &str, &str); 5] = [
+    let (_map, problems) = load_map(text, &[], &[]);
+    let want = [
         (3, "action broken", "template error"),
         (5, "action unknown-var", "unknown variable(s) service"),
         (9, "action extra", "unknown key `user`"),
         (10, "action no-run", "missing `run`"),
         (14, "action slow", "not a duration"),
     ];
-    assert_eq!(e.len(), want.len(), "{e:#?}");
-    for ((line, item, msg), (wl, wi, wm)) in e.iter().zip(want) {
-        assert_eq!((*line, item.as_str()), (Some(wl), wi), "{msg}");
-        assert!(msg.contains(wm), "{msg}");
-    }
+    assert_problems(problems.errors(), &want);
 }
 
 #[test]
 fn handlers_for_keys_no_host_has_are_warnings() {
     let text = format!(
-        "{ACTIONS}handlers:\n  letsencrypt updated a: reload\n  letsencrypt updated retired: reload\n  letsencrypt updated excluded: reload\n  reload-everything: reload\n"
+        "{ACTIONS}handlers:\n  '@a': reload\n  '@retired': reload\n  '@excluded': reload\n  reload-all: reload\n"
     );
-    let (_p, _map, problems) = load_map(&text, &["a"], &["a", "excluded"]);
-    let warnings: Vec<&Problem> = problems.warnings().collect();
-    assert_eq!(warnings.len(), 1, "{:#?}", problems.all());
-    assert_eq!(warnings[0].severity, Severity::Warning);
-    assert_eq!(
-        warnings[0].item.as_deref(),
-        Some("letsencrypt updated retired")
-    );
-    assert_eq!(warnings[0].line, Some(6));
+    let (_map, problems) = load_map(&text, &["a"], &["a", "excluded"]);
+    let warning = "no host in the inventory has a certificate with this key";
+    assert_problems(problems.warnings(), &[(6, "retired", warning)]);
     // A name without the prefix is an error, though.
-    let e = errors(&problems);
-    assert_eq!(e.len(), 1, "{e:#?}");
-    assert_eq!((e[0].0, e[0].1.as_str()), (Some(8), "reload-everything"));
+    assert_problems(problems.errors(), &[(8, "reload-all", "handler names are")]);
 }

@@ -5,9 +5,9 @@
 #   wire-fleet.sh config CERTBRIDGE CONFIG LABDIR OUTDIR
 #
 # `spec` lists the fleet's in-scope hosts with their certificates' first
-# names, and every name with its _acme-challenge layout: a certificate's
-# first name gets a per-name label, every other name points at the signing
-# zone's apex (OpenDev's layout), so both layouts are exercised.
+# names, and every name with its _acme-challenge layout: some point at the
+# signing zone's apex (OpenDev's layout), the others at per-name labels, so
+# both layouts are exercised.
 #
 # `config` writes OUTDIR/certbridge.yaml (JSON is YAML) pointing the same
 # inventory at the lab: an extra inventory source maps each host to its
@@ -30,11 +30,16 @@ spec)
   plan=$("$1" --config "$2" --output json -q plan --force)
   zone=$(check_json "$1" "$2" | jq -r .config.dns.zone)
   echo "signing_zone $zone"
+  # Apex for names several certificates share (opendev.org: one owner,
+  # several values) and for openstack.org names; a per-name label for the
+  # rest. All at the apex would put more values on one owner than fit a
+  # 512-byte UDP answer, and Pebble's validator does not retry over TCP.
   jq -r '
-    ([.certificates[] | .domains[0] | ltrimstr("*.")] | unique) as $firsts
-    | [.certificates[].domains[]] | unique[]
+    [.certificates[].domains[]] as $all
+    | $all | unique[]
     | . as $n | ltrimstr("*.") as $base
-    | "name \($n) \(if ($firsts | index($base)) then "label" else "apex" end)"' <<<"$plan"
+    | ([$all[] | select(ltrimstr("*.") == $base)] | length) as $uses
+    | "name \($n) \(if ($uses > 1 and ($n | startswith("*.") | not) and ([$all[] | select(. == $n)] | length) > 1) or ($base | endswith(".openstack.org")) then "apex" else "label" end)"' <<<"$plan"
   jq -r '.certificates | group_by(.host)[] | "host \(.[0].host) \([.[].domains[0]] | join(" "))"' <<<"$plan"
   ;;
 config)

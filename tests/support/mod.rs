@@ -1,4 +1,5 @@
 //! Shared helpers for the integration tests.
 
 pub(crate) mod fleet;
-// pub mod lab;
+pub(crate) mod fleet_lab;
+pub(crate) mod lab;
