@@ -52,7 +52,13 @@ fn main() -> std::io::Result<()> {
                 break;
             }
             let key = format!("{}-c{c}", host(h).replace('.', "-"));
-            let _ = writeln!(vars, "  {key}:\n    - {}\n    - c{c}.{}", host(h), host(h));
+            // Every certificate has its own first name (its folder on the host).
+            let first = if c == 0 {
+                host(h)
+            } else {
+                format!("c{c}.{}", host(h))
+            };
+            let _ = writeln!(vars, "  {key}:\n    - {first}\n    - www.{first}");
             if !h.is_multiple_of(10) && c == 0 {
                 // Chains of ten across hosts, like gitea's rolling restart.
                 let prev = format!("{}-c0", host(h - 1).replace('.', "-"));

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 use jiff::Timestamp;
+use tracing::Instrument as _;
+use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
 use crate::acme::account::AccountSpec;
 use crate::acme::ari;
@@ -134,6 +136,12 @@ pub async fn pulse(
         .filter(|c| options.scope.contains(&c.host, &c.key))
         .map(|c| c.host.clone())
         .collect();
+    let mut stages = BTreeMap::new();
+    let mut lap = Instant::now();
+    let mut stage = |name: &str, stages: &mut BTreeMap<String, f64>| {
+        stages.insert(name.to_owned(), lap.elapsed().as_secs_f64());
+        lap = Instant::now();
+    };
     let conns = connect(loaded, &in_scope).await;
     let facts = plan::Facts {
         hosts: observe(loaded, &view, &conns, options).await,
@@ -150,6 +158,7 @@ pub async fn pulse(
         now,
     )
     .map_err(ExecuteError::Plan)?;
+    stage("observe", &mut stages);
     tracing::info!(
         issue = plan.summary.issue,
         renew = plan.summary.renew,
@@ -184,6 +193,7 @@ pub async fn pulse(
         Err(e) => issue::IssueReport::all_failed(&requests, &e),
     };
     update_breakers(&store, &plan, &issued, now);
+    stage("issue", &mut stages);
 
     // Deploy what was issued now and what the store has that hosts lack.
     let view = StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)?;
@@ -197,6 +207,7 @@ pub async fn pulse(
         })
         .collect();
     let deployed = deploy_all(loaded, &store, &view, &conns, &to_deploy).await;
+    stage("deploy", &mut stages);
 
     // Handlers: those whose files landed now, plus pending ones.
     let mut ready: BTreeSet<(String, String)> = deployed
@@ -232,6 +243,7 @@ pub async fn pulse(
     )
     .await;
     record_handlers(&store, &outcomes);
+    stage("handlers", &mut stages);
     drop(live);
     for (_, c) in conns {
         if let Ok(ssh) = c
@@ -246,6 +258,7 @@ pub async fn pulse(
         deployed,
         outcomes,
         started.elapsed(),
+        stages,
     ))
 }
 
@@ -298,6 +311,9 @@ async fn deploy_all(
     conns: &Connections,
     items: &[&plan::CertPlan],
 ) -> BTreeMap<String, DeployOutcome> {
+    let bar = tracing::info_span!("deploy");
+    bar.pb_set_length(items.len() as u64);
+    let bar = &bar;
     let mut by_host: BTreeMap<&str, Vec<&plan::CertPlan>> = BTreeMap::new();
     for c in items {
         by_host.entry(c.host.as_str()).or_default().push(c);
@@ -346,6 +362,7 @@ async fn deploy_all(
                 .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
                 Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
             };
+            bar.pb_inc(1);
             match result {
                 Ok(files) => {
                     record.deployed.insert(
@@ -383,6 +400,7 @@ async fn deploy_all(
     futures::stream::iter(jobs)
         .buffer_unordered(loaded.config.ssh.max_hosts.max(1))
         .collect::<Vec<_>>()
+        .instrument(bar.clone())
         .await
         .into_iter()
         .flatten()

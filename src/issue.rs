@@ -70,6 +70,8 @@ pub struct DnsOutcome {
     pub cleanup_serial: Option<u32>,
     /// Seconds until every server served everything.
     pub propagation_seconds: Option<f64>,
+    /// The authoritative servers checked.
+    pub servers: Vec<String>,
     /// Why publishing failed, if it did.
     pub error: Option<String>,
     /// Why the clean-up failed, if it did (the next update removes them).
@@ -150,7 +152,7 @@ pub async fn run(
             .iter()
             .filter_map(|d| match owner_map.get(d) {
                 Some(Ok(_)) => None,
-                Some(Err(e)) => Some(e.to_string()),
+                Some(Err(e)) => Some(client::error_chain(e)),
                 None => Some(format!("{d}: not looked up")),
             })
             .collect();
@@ -191,8 +193,14 @@ pub async fn run(
                 crate::fault::point("after-publish");
                 report.dns.serial = Some(serial);
                 match verify(config, resolver, serial, &expected).await {
-                    Ok((elapsed, failed, why)) => {
+                    Ok(Verified {
+                        elapsed,
+                        failed,
+                        why,
+                        servers,
+                    }) => {
                         report.dns.propagation_seconds = Some(elapsed.as_secs_f64());
+                        report.dns.servers = servers;
                         if !failed.is_empty() {
                             report.dns.error = Some(why.clone());
                             publish_error = Some(why);
@@ -250,44 +258,49 @@ pub async fn run(
                     order::complete(lo, &store, key_type).await,
                 )
             }
-            .in_current_span(),
+            .instrument(span.clone()),
         );
     }
-    while let Some(joined) = tasks.join_next().await {
-        span.pb_inc(1);
-        let Ok((cert, resumed, job, result)) = joined else {
-            continue;
-        };
-        let stored = match result {
-            Ok(issued) => {
-                crate::fault::point("after-finalize");
-                save(
-                    store,
-                    &job,
-                    &issued.key_pem,
-                    &issued.chain_pem,
-                    &job.directory,
-                    Some(issued.order_url),
-                )
-                .map(|mut i| {
-                    i.resumed = resumed;
-                    i
-                })
-            }
-            Err(e) => {
-                if matches!(e, AcmeError::Invalid { .. })
-                    || e.problem_type() == Some(problem::RATE_LIMITED)
-                {
-                    report.validation_failed.insert(cert.clone());
+    // The bar shows while the loop runs inside the span.
+    async {
+        while let Some(joined) = tasks.join_next().await {
+            span.pb_inc(1);
+            let Ok((cert, resumed, job, result)) = joined else {
+                continue;
+            };
+            let stored = match result {
+                Ok(issued) => {
+                    crate::fault::point("after-finalize");
+                    save(
+                        store,
+                        &job,
+                        &issued.key_pem,
+                        &issued.chain_pem,
+                        &job.directory,
+                        Some(issued.order_url),
+                    )
+                    .map(|mut i| {
+                        i.resumed = resumed;
+                        i
+                    })
                 }
-                Err(format!("{:#}", anyhow::Error::new(e)))
+                Err(e) => {
+                    if matches!(e, AcmeError::Invalid { .. })
+                        || e.problem_type() == Some(problem::RATE_LIMITED)
+                    {
+                        report.validation_failed.insert(cert.clone());
+                    }
+                    Err(format!("{:#}", anyhow::Error::new(e)))
+                }
+            };
+            if stored.is_ok() {
+                let _ = store.forget_order(&cert);
             }
-        };
-        if stored.is_ok() {
-            let _ = store.forget_order(&cert);
+            report.results.insert(cert, stored);
         }
-        report.results.insert(cert, stored);
     }
+    .instrument(span.clone())
+    .await;
     drop(span);
 
     if report.dns.serial.is_some() {
@@ -303,8 +316,9 @@ async fn resolver(config: &Config) -> Result<SocketAddr, String> {
     match &config.dns.resolver {
         Some(text) => client::parse_server(text, 53)
             .await
-            .map_err(|e| format!("dns.resolver `{text}`: {e}")),
-        None => client::system_resolver().map_err(|e| format!("system resolver: {e}")),
+            .map_err(|e| format!("dns.resolver `{text}`: {}", client::error_chain(&e))),
+        None => client::system_resolver()
+            .map_err(|e| format!("system resolver: {}", client::error_chain(&e))),
     }
 }
 
@@ -347,7 +361,9 @@ async fn place_all(
         };
         let mut pending = reqs;
         for attempt in 0..2 {
-            let results = place_batch(&acct, store, &directory, config, &pending, &journal).await;
+            let results = place_batch(&acct, store, &directory, config, &pending, &journal)
+                .instrument(span.clone())
+                .await;
             let mut retry = Vec::new();
             let mut forgotten = false;
             for (req, result) in pending.into_iter().zip(results) {
@@ -536,7 +552,7 @@ async fn verify(
     resolver: SocketAddr,
     serial: u32,
     expected: &BTreeMap<String, BTreeSet<String>>,
-) -> Result<(Duration, BTreeSet<String>, String), String> {
+) -> Result<Verified, String> {
     let span = tracing::info_span!("propagation");
     let started = Instant::now();
     let servers = propagation::authoritative_servers(
@@ -548,8 +564,9 @@ async fn verify(
     .await
     .map_err(|e| {
         format!(
-            "finding the authoritative servers of {}: {e}",
-            config.dns.zone
+            "finding the authoritative servers of {}: {}",
+            config.dns.zone,
+            client::error_chain(&e)
         )
     })?;
     span.pb_set_message(&format!("{} server(s)", servers.len()));
@@ -564,9 +581,18 @@ async fn verify(
     .instrument(span)
     .await;
     let failed = report.failed_owners();
-    Ok((
-        started.elapsed(),
+    Ok(Verified {
+        elapsed: started.elapsed(),
         failed,
-        report.describe_failures().join("; "),
-    ))
+        why: report.describe_failures().join("; "),
+        servers: servers.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// What the propagation check found.
+struct Verified {
+    elapsed: Duration,
+    failed: BTreeSet<String>,
+    why: String,
+    servers: Vec<String>,
 }

@@ -87,6 +87,8 @@ pub struct PulseReport {
     pub orders: OrderCounts,
     /// Wall time of the pulse.
     pub duration_seconds: f64,
+    /// Wall time of each stage: observe, issue, deploy, handlers.
+    pub stage_seconds: BTreeMap<String, f64>,
 }
 
 /// DNS part of the report.
@@ -116,6 +118,7 @@ impl PulseReport {
         deployed: BTreeMap<String, DeployOutcome>,
         handlers: BTreeMap<(String, String), HandlerOutcome>,
         duration: std::time::Duration,
+        stage_seconds: BTreeMap<String, f64>,
     ) -> PulseReport {
         let certificates = plan
             .certificates
@@ -185,6 +188,7 @@ impl PulseReport {
                 resumed: issued.orders_resumed,
             },
             duration_seconds: duration.as_secs_f64(),
+            stage_seconds,
         }
     }
 

@@ -469,3 +469,146 @@ fn a_short_lifetime_renews_and_the_next_pulse_is_a_noop() {
     assert_eq!(again["orders"]["created"], 0);
     assert_eq!(fl.pebble_orders(), 2);
 }
+
+/// The ARI stand-in (`tests/lab/ari-proxy.py`) in front of Pebble, stopped
+/// when dropped.
+struct AriProxy {
+    child: std::process::Child,
+    window_file: std::path::PathBuf,
+}
+
+impl AriProxy {
+    fn start(fl: &FleetLab) -> AriProxy {
+        let info = fl.lab.info();
+        let port = info.port_base + 7;
+        let window_file = fl.fleet_dir().join("ari-window.json");
+        let pebble = info.dir.join("pebble");
+        let mut child = std::process::Command::new(crate::support::lab::lab_script("ari-proxy.py"))
+            .arg(port.to_string())
+            .arg(&info.acme_directory)
+            .arg(&info.acme_ca)
+            .arg(pebble.join("cert.pem"))
+            .arg(pebble.join("key.pem"))
+            .arg(&window_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(fl.fleet_dir().join("ari-proxy.log")).expect("log"))
+            .spawn()
+            .expect("start the ARI stand-in (python3)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("ready line");
+        assert_eq!(line.trim(), "ready", "ARI stand-in did not start");
+        fl.edit(
+            "certbridge.yaml",
+            &format!("\"directory\": \"{}\"", info.acme_directory),
+            &format!("\"directory\": \"https://127.0.0.1:{port}/dir\""),
+        );
+        AriProxy { child, window_file }
+    }
+
+    fn window(&self, start: jiff::Timestamp, end: jiff::Timestamp) {
+        std::fs::write(
+            &self.window_file,
+            format!("{{\"start\": \"{start}\", \"end\": \"{end}\"}}"),
+        )
+        .expect("window");
+    }
+}
+
+impl Drop for AriProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ari_windows_decide_renewal_and_renewals_name_what_they_replace() {
+    let fl = FleetLab::start(FLEET, LabOptions::default());
+    let ari = AriProxy::start(&fl);
+    let limit = ["--limit", "nb01.opendev.org"];
+    // No window served yet: issued as usual.
+    let first = fl.json(&["pulse", limit[0], limit[1]], 0);
+    assert_eq!(items(&first)[0]["outcome"], "issued");
+
+    // renew_before says "due", but the CA's window lies in the future: ARI
+    // wins and nothing is renewed.
+    fl.edit(
+        "certbridge.yaml",
+        "\"key_type\"",
+        "\"renew_before\": \"99/100\", \"key_type\"",
+    );
+    let now = jiff::Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    ari.window(now + day * 10, now + day * 11);
+    let plan = fl.json(&["plan", limit[0], limit[1]], 0);
+    assert_eq!(items(&plan)[0]["action"], "keep");
+
+    // A window whose chosen point has passed: renew, reason ari-window,
+    // with `replaces` (Pebble ignores it; the order still succeeds).
+    ari.window(now - day * 2, now - day);
+    let plan = fl.json(&["plan", limit[0], limit[1]], 0);
+    assert_eq!(items(&plan)[0]["reason"], "ari-window");
+    let human = String::from_utf8_lossy(&fl.run(&["plan", limit[0], limit[1]]).stdout).into_owned();
+    assert!(
+        human.contains("ari-window") && human.contains("due since"),
+        "{human}"
+    );
+    let renewed = fl.json(&["pulse", limit[0], limit[1]], 0);
+    assert_eq!(items(&renewed)[0]["reason"], "ari-window");
+    assert_eq!(items(&renewed)[0]["outcome"], "issued");
+    let log = std::fs::read_to_string(fl.fleet_dir().join("ari-proxy.log")).expect("proxy log");
+    assert!(log.contains("GET /renewal-info/"), "{log}");
+    assert!(
+        log.contains("new order replaces "),
+        "the renewal named the certificate it replaces:\n{log}"
+    );
+    assert_eq!(fl.pebble_orders(), 2);
+}
+
+#[test]
+fn both_authoritative_servers_are_checked_and_a_host_without_the_group_fails_alone() {
+    let fl = FleetLab::start_with(FLEET, LabOptions::default(), |mut spec| {
+        for h in &mut spec.hosts {
+            if h.name == "nb01.opendev.org" {
+                h.group = false;
+            }
+        }
+        spec.secondary()
+    });
+    let config = std::fs::read_to_string(&fl.config).expect("config");
+    let secondary = fl.lab.info().dns_secondary.clone().expect("a secondary");
+    assert!(
+        config.contains(&secondary),
+        "both servers are listed:\n{config}"
+    );
+    let r = fl.json(&["pulse"], 1);
+    let o = outcomes(&r);
+    assert_eq!(o["nb01-opendev-org-main"], "stored");
+    let err = items(&r)
+        .iter()
+        .find(|c| c["cert"] == "nb01-opendev-org-main")
+        .and_then(|c| c["error"].as_str())
+        .expect("error")
+        .to_owned();
+    assert!(err.contains("group letsencrypt does not exist"), "{err}");
+    assert!(
+        o.iter()
+            .filter(|(k, _)| *k != "nb01-opendev-org-main")
+            .all(|(_, v)| v == "issued"),
+        "{o:#?}"
+    );
+    // Propagation was checked on both authoritative servers.
+    let servers: Vec<&str> = r["dns"]["outcome"]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s.as_str().expect("server"))
+        .collect();
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    assert!(
+        servers.iter().any(|s| s.contains(&secondary)),
+        "{servers:?}"
+    );
+}

@@ -30,21 +30,12 @@ const UDP_PAYLOAD: u16 = 1232;
 /// Errors of the DNS client.
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
-    /// The name cannot be written as a DNS name.
+    /// The name cannot be put into a query.
     #[error("`{name}` is not a valid DNS name")]
     BadName {
         /// The name as given.
         name: String,
         /// Why hickory rejected it.
-        #[source]
-        source: ProtoError,
-    },
-    /// The query could not be encoded.
-    #[error("cannot encode a query for {name}")]
-    Encode {
-        /// The queried name.
-        name: String,
-        /// The encoder's error.
         #[source]
         source: ProtoError,
     },
@@ -69,28 +60,18 @@ pub enum DnsError {
         /// The whole time allowed.
         timeout: Duration,
     },
-    /// Everything the server sent was undecodable.
-    #[error("malformed answer from {server} for {name} {rtype}")]
-    Malformed {
+    /// What the server sent was undecodable, or (over TCP) for another question.
+    #[error("unusable answer from {server} for {name} {rtype}")]
+    BadAnswer {
         /// The server.
         server: SocketAddr,
         /// The queried name.
         name: String,
         /// The queried type.
         rtype: RecordType,
-        /// The decoder's error.
+        /// The decoder's error; none when the answer was for another question.
         #[source]
-        source: DecodeError,
-    },
-    /// The TCP answer is for another question.
-    #[error("answer from {server} over TCP does not match the question {name} {rtype}")]
-    Mismatch {
-        /// The server.
-        server: SocketAddr,
-        /// The queried name.
-        name: String,
-        /// The queried type.
-        rtype: RecordType,
+        source: Option<DecodeError>,
     },
     /// A server address that cannot be parsed.
     #[error("invalid DNS server `{text}`: {reason}")]
@@ -100,35 +81,23 @@ pub enum DnsError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The host name of a server could not be resolved.
+    /// The host name of a server has no address.
     #[error("cannot resolve the host name `{host}`")]
     Lookup {
         /// The host name.
         host: String,
-        /// The system resolver's error.
+        /// The system resolver's error; none when it found no address.
         #[source]
-        source: std::io::Error,
+        source: Option<std::io::Error>,
     },
-    /// The host name of a server resolved to no address.
-    #[error("host name `{host}` has no address")]
-    NoAddress {
-        /// The host name.
-        host: String,
-    },
-    /// The resolver configuration could not be read.
-    #[error("cannot read {}", path.display())]
-    ResolvConf {
-        /// Usually `/etc/resolv.conf`.
-        path: PathBuf,
-        /// The read error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The resolver configuration names no usable server.
+    /// The resolver configuration is unreadable or names no usable server.
     #[error("no usable `nameserver` line in {}", path.display())]
     NoNameserver {
         /// Usually `/etc/resolv.conf`.
         path: PathBuf,
+        /// The read error, when the file could not be read.
+        #[source]
+        source: Option<std::io::Error>,
     },
 }
 
@@ -216,32 +185,53 @@ impl DnsClient {
         timeout: Duration,
     ) -> Result<Answer, DnsError> {
         let name = normalize(name);
-        let qname = Name::from_ascii(format!("{name}.")).map_err(|source| DnsError::BadName {
+        let bad_name = |source| DnsError::BadName {
             name: name.clone(),
             source,
-        })?;
+        };
+        let qname = Name::from_ascii(format!("{name}.")).map_err(bad_name)?;
         let mut msg = Message::query();
         msg.metadata.recursion_desired = recursion_desired;
         msg.add_query(Query::query(qname.clone(), rtype));
-        let mut edns = Edns::new();
-        edns.set_max_payload(UDP_PAYLOAD);
-        msg.set_edns(edns);
-        let bytes = msg.to_vec().map_err(|source| DnsError::Encode {
-            name: name.clone(),
-            source,
-        })?;
-        let q = Question {
+        msg.set_edns(Edns::new().set_max_payload(UDP_PAYLOAD).clone());
+        let bytes = msg.to_vec().map_err(bad_name)?;
+        let id = msg.metadata.id;
+        let matches = |m: &Message| {
+            m.metadata.id == id
+                && m.metadata.message_type == MessageType::Response
+                && m.queries.len() == 1
+                && m.queries[0].name == qname
+                && m.queries[0].query_type == rtype
+        };
+        let io = |source| DnsError::Io { server, source };
+        let unusable = |source| DnsError::BadAnswer {
             server,
-            id: msg.metadata.id,
-            qname: &qname,
-            name: &name,
+            name: name.clone(),
             rtype,
-            deadline: Instant::now() + timeout,
+            source,
+        };
+        let timed_out = || DnsError::Timeout {
+            server,
+            name: name.clone(),
+            rtype,
             timeout,
         };
-        let mut response = q.udp(&bytes).await?;
+        let deadline = Instant::now() + timeout;
+        let mut response = match udp(server, &bytes, &matches, deadline, timeout / ATTEMPTS).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(Some(undecodable))) => return Err(unusable(Some(undecodable))),
+            Ok(Err(None)) => return Err(timed_out()),
+            Err(e) => return Err(io(e)),
+        };
         if response.metadata.truncation {
-            response = q.tcp(&bytes).await?;
+            let buf = timeout_at(deadline, tcp(server, &bytes))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(io)?;
+            response = Message::from_vec(&buf).map_err(|e| unusable(Some(e)))?;
+            if !matches(&response) {
+                return Err(unusable(None));
+            }
         }
         Ok(Answer {
             response_code: response.metadata.response_code,
@@ -251,114 +241,53 @@ impl DnsClient {
     }
 }
 
-/// One query in flight.
-struct Question<'a> {
+/// The UDP exchange: the matching response, or no response (with the last
+/// decoding error, if garbage arrived).
+async fn udp(
     server: SocketAddr,
-    id: u16,
-    qname: &'a Name,
-    name: &'a str,
-    rtype: RecordType,
+    bytes: &[u8],
+    matches: &impl Fn(&Message) -> bool,
     deadline: Instant,
-    timeout: Duration,
+    per_try: Duration,
+) -> std::io::Result<Result<Message, Option<DecodeError>>> {
+    let local: SocketAddr = match server {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let sock = UdpSocket::bind(local).await?;
+    sock.connect(server).await?;
+    let mut buf = vec![0u8; 65535];
+    let mut undecodable = None;
+    for _ in 0..ATTEMPTS {
+        sock.send(bytes).await?;
+        let until = (Instant::now() + per_try).min(deadline);
+        // Keep reading until this try's time is up: a stray or garbled
+        // datagram must not end the query, and a late answer to an earlier
+        // try (same id) is as good as any.
+        while let Ok(got) = timeout_at(until, sock.recv(&mut buf)).await {
+            match Message::from_vec(&buf[..got?]) {
+                Ok(m) if matches(&m) => return Ok(Ok(m)),
+                Ok(_) => {}
+                Err(e) => undecodable = Some(e),
+            }
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    Ok(Err(undecodable))
 }
 
-impl Question<'_> {
-    fn io(&self, source: std::io::Error) -> DnsError {
-        DnsError::Io {
-            server: self.server,
-            source,
-        }
-    }
-
-    fn timed_out(&self) -> DnsError {
-        DnsError::Timeout {
-            server: self.server,
-            name: self.name.to_owned(),
-            rtype: self.rtype,
-            timeout: self.timeout,
-        }
-    }
-
-    fn matches(&self, m: &Message) -> bool {
-        m.metadata.id == self.id
-            && m.metadata.message_type == MessageType::Response
-            && m.queries.len() == 1
-            && m.queries[0].name == *self.qname
-            && m.queries[0].query_type == self.rtype
-    }
-
-    async fn udp(&self, bytes: &[u8]) -> Result<Message, DnsError> {
-        let local: SocketAddr = match self.server {
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
-        let sock = UdpSocket::bind(local).await.map_err(|e| self.io(e))?;
-        sock.connect(self.server).await.map_err(|e| self.io(e))?;
-        let per_try = self.timeout / ATTEMPTS;
-        let mut buf = vec![0u8; 65535];
-        let mut undecodable = None;
-        for _ in 0..ATTEMPTS {
-            sock.send(bytes).await.map_err(|e| self.io(e))?;
-            let until = (Instant::now() + per_try).min(self.deadline);
-            // Keep reading until this try's time is up: a stray or garbled
-            // datagram must not end the query, and a late answer to an
-            // earlier try (same id) is as good as any.
-            while let Ok(got) = timeout_at(until, sock.recv(&mut buf)).await {
-                let len = got.map_err(|e| self.io(e))?;
-                match Message::from_vec(&buf[..len]) {
-                    Ok(m) if self.matches(&m) => return Ok(m),
-                    Ok(_) => {}
-                    Err(e) => undecodable = Some(e),
-                }
-            }
-            if Instant::now() >= self.deadline {
-                break;
-            }
-        }
-        Err(match undecodable {
-            Some(source) => DnsError::Malformed {
-                server: self.server,
-                name: self.name.to_owned(),
-                rtype: self.rtype,
-                source,
-            },
-            None => self.timed_out(),
-        })
-    }
-
-    async fn tcp(&self, bytes: &[u8]) -> Result<Message, DnsError> {
-        let exchange = async {
-            let mut stream = TcpStream::connect(self.server).await?;
-            let len = u16::try_from(bytes.len()).map_err(std::io::Error::other)?;
-            let mut framed = Vec::with_capacity(bytes.len() + 2);
-            framed.extend_from_slice(&len.to_be_bytes());
-            framed.extend_from_slice(bytes);
-            stream.write_all(&framed).await?;
-            let len = stream.read_u16().await?;
-            let mut buf = vec![0u8; usize::from(len)];
-            stream.read_exact(&mut buf).await?;
-            Ok::<_, std::io::Error>(buf)
-        };
-        let buf = timeout_at(self.deadline, exchange)
-            .await
-            .map_err(|_| self.timed_out())?
-            .map_err(|e| self.io(e))?;
-        let m = Message::from_vec(&buf).map_err(|source| DnsError::Malformed {
-            server: self.server,
-            name: self.name.to_owned(),
-            rtype: self.rtype,
-            source,
-        })?;
-        if self.matches(&m) {
-            Ok(m)
-        } else {
-            Err(DnsError::Mismatch {
-                server: self.server,
-                name: self.name.to_owned(),
-                rtype: self.rtype,
-            })
-        }
-    }
+/// The TCP exchange (RFC 1035 4.2.2: each message prefixed by its length).
+async fn tcp(server: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(server).await?;
+    let len = u16::try_from(bytes.len()).map_err(std::io::Error::other)?;
+    stream
+        .write_all(&[&len.to_be_bytes(), bytes].concat())
+        .await?;
+    let mut buf = vec![0u8; usize::from(stream.read_u16().await?)];
+    stream.read_exact(&mut buf).await?;
+    Ok(buf)
 }
 
 fn convert(rec: &Record) -> Rr {
@@ -483,14 +412,11 @@ pub async fn parse_server(text: &str, default_port: u16) -> Result<SocketAddr, D
     match split_server(text, default_port)? {
         Endpoint::Addr(addr) => Ok(addr),
         Endpoint::Host(host, port) => {
-            let first = tokio::net::lookup_host((host.as_str(), port))
-                .await
-                .map_err(|source| DnsError::Lookup {
-                    host: host.clone(),
-                    source,
-                })?
-                .next();
-            first.ok_or(DnsError::NoAddress { host })
+            let (first, source) = match tokio::net::lookup_host(format!("{host}:{port}")).await {
+                Ok(mut addrs) => (addrs.next(), None),
+                Err(e) => (None, Some(e)),
+            };
+            first.ok_or(DnsError::Lookup { host, source })
         }
     }
 }
@@ -498,12 +424,11 @@ pub async fn parse_server(text: &str, default_port: u16) -> Result<SocketAddr, D
 /// The first usable `nameserver` of /etc/resolv.conf, port 53.
 pub fn system_resolver() -> Result<SocketAddr, DnsError> {
     let path = Path::new("/etc/resolv.conf");
-    let text = std::fs::read_to_string(path).map_err(|source| DnsError::ResolvConf {
+    let text = std::fs::read_to_string(path);
+    let first = text.as_deref().ok().and_then(first_nameserver);
+    first.ok_or_else(|| DnsError::NoNameserver {
         path: path.to_owned(),
-        source,
-    })?;
-    first_nameserver(&text).ok_or_else(|| DnsError::NoNameserver {
-        path: path.to_owned(),
+        source: text.err(),
     })
 }
 

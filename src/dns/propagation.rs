@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
 use tokio::time::Instant;
 
@@ -20,6 +21,8 @@ use super::client::{
 /// Longest wait for one query while polling; a dead server must not hold up
 /// a round for the whole propagation timeout.
 const MAX_QUERY_TIME: Duration = Duration::from_secs(3);
+/// TXT lookups in flight at once, per server.
+const TXT_CONCURRENCY: usize = 32;
 
 /// Errors while finding the authoritative servers.
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +47,9 @@ pub enum PropagationError {
         #[source]
         source: DnsError,
     },
-    /// The resolver answered the NS lookup with an error code.
-    #[error(
-        "resolver {resolver} answered {rcode} for {zone} NS; list the servers in dns.nameservers"
-    )]
-    NsRcode {
+    /// The resolver gave no NS set (with the response code it gave).
+    #[error("no NS records for {zone} at resolver {resolver} ({rcode}); {SET_THEM}")]
+    NoNs {
         /// The signing zone.
         zone: String,
         /// The resolver.
@@ -56,32 +57,18 @@ pub enum PropagationError {
         /// The response code's mnemonic.
         rcode: String,
     },
-    /// The zone has no NS records.
-    #[error("{zone} has no NS records at resolver {resolver}; list the servers in dns.nameservers")]
-    NoNs {
-        /// The signing zone.
-        zone: String,
-        /// The resolver.
-        resolver: SocketAddr,
-    },
-    /// The address lookup of a name server failed.
-    #[error("cannot find the addresses of name server {ns}")]
+    /// A name server has no address this host can reach.
+    #[error("no reachable A/AAAA address for name server {ns}; {SET_THEM}")]
     Address {
         /// The name server.
         ns: String,
-        /// The client's error.
+        /// The lookup's error, if it failed.
         #[source]
-        source: DnsError,
-    },
-    /// A name server has no address this host can reach.
-    #[error(
-        "name server {ns} has no A/AAAA address reachable from here; list the servers in dns.nameservers"
-    )]
-    NoAddress {
-        /// The name server.
-        ns: String,
+        source: Option<DnsError>,
     },
 }
+
+const SET_THEM: &str = "list the servers in dns.nameservers";
 
 /// One authoritative server, at one address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,9 +90,9 @@ impl fmt::Display for Server {
 }
 
 /// The servers to check: the configured `host[:port]` entries (in order,
-/// one per address), else the
-/// zone's NS set through `resolver`, every A and AAAA address of each (port
-/// 53; IPv6 ones only when this host has an IPv6 route to them).
+/// one per address), else the zone's NS set through `resolver`, every A and
+/// AAAA address of each (port 53; IPv6 ones only when this host has an IPv6
+/// route to them).
 pub async fn authoritative_servers(
     configured: &[String],
     zone: &str,
@@ -138,13 +125,6 @@ pub async fn authoritative_servers(
             resolver,
             source,
         })?;
-    if answer.response_code != ResponseCode::NoError {
-        return Err(PropagationError::NsRcode {
-            zone,
-            resolver,
-            rcode: rcode_name(answer.response_code),
-        });
-    }
     let names: BTreeSet<String> = answer
         .at(&zone)
         .filter_map(|d| match d {
@@ -153,7 +133,12 @@ pub async fn authoritative_servers(
         })
         .collect();
     if names.is_empty() {
-        return Err(PropagationError::NoNs { zone, resolver });
+        let rcode = rcode_name(answer.response_code);
+        return Err(PropagationError::NoNs {
+            zone,
+            resolver,
+            rcode,
+        });
     }
     let found = join_all(names.iter().map(|ns| addresses(resolver, ns, timeout))).await;
     for (ns, addrs) in names.iter().zip(found) {
@@ -176,9 +161,9 @@ async fn addresses(
     for rtype in [RecordType::A, RecordType::AAAA] {
         let answer = DnsClient::query(resolver, ns, rtype, true, timeout)
             .await
-            .map_err(|source| PropagationError::Address {
+            .map_err(|e| PropagationError::Address {
                 ns: ns.to_owned(),
-                source,
+                source: Some(e),
             })?;
         // A CNAME chain may precede the addresses, so any owner counts.
         for rr in &answer.answers {
@@ -194,7 +179,10 @@ async fn addresses(
         }
     }
     if addrs.is_empty() {
-        return Err(PropagationError::NoAddress { ns: ns.to_owned() });
+        return Err(PropagationError::Address {
+            ns: ns.to_owned(),
+            source: None,
+        });
     }
     Ok(addrs)
 }
@@ -321,11 +309,10 @@ fn secs(d: Duration) -> String {
     }
 }
 
-/// Poll every server directly, all at once each round, until each serves
-/// SOA serial >= `serial` with the AA flag and every `expected` TXT value
-/// (others may be there too), or `timeout` passes. Each server is asked
-/// every `poll`, all at once; the wait ends as soon as everything is
-/// visible everywhere.
+/// Poll every server directly until each serves SOA serial >= `serial` with
+/// the AA flag and every `expected` TXT value (others may be there too), or
+/// `timeout` passes. All servers are polled at once, each every `poll`; the
+/// wait ends as soon as everything is visible everywhere.
 pub async fn wait_for(
     servers: &[Server],
     zone: &str,
@@ -340,7 +327,7 @@ pub async fn wait_for(
     let expected: BTreeMap<String, BTreeSet<String>> = expected
         .iter()
         .filter(|(_, values)| !values.is_empty())
-        .map(|(owner, values)| (normalize(owner), values.clone()))
+        .map(|(owner, values)| (owner.clone(), values.clone()))
         .collect();
     let all_missing: BTreeMap<String, Vec<String>> = expected
         .iter()
@@ -364,7 +351,7 @@ pub async fn wait_for(
     PropagationReport {
         elapsed: started.elapsed(),
         serial,
-        owners: expected.keys().cloned().collect(),
+        owners: expected.into_keys().collect(),
         per_server: states,
     }
 }
@@ -433,13 +420,19 @@ async fn check(
     if !seen.is_some_and(|v| serial_at_least(v, serial)) {
         return;
     }
-    let lookups = expected.keys().map(|owner| async move {
+    let lookups = expected.iter().map(|(owner, values)| async move {
         let r = DnsClient::query(addr, owner, RecordType::TXT, false, budget).await;
-        (owner, r)
+        (owner, values, r)
     });
+    // Bounded: hundreds of per-name labels times several servers would
+    // otherwise open that many sockets at once.
+    let results: Vec<_> = futures::stream::iter(lookups)
+        .buffer_unordered(TXT_CONCURRENCY)
+        .collect()
+        .await;
     let mut missing = BTreeMap::new();
     let mut problem = None;
-    for (owner, result) in join_all(lookups).await {
+    for (owner, values, result) in results {
         let served: BTreeSet<String> = match result {
             Ok(a) if !a.authoritative => {
                 problem = Some(format!("answers for {owner} TXT without the AA flag"));
@@ -463,7 +456,7 @@ async fn check(
                 BTreeSet::new()
             }
         };
-        let lacking: Vec<String> = expected[owner].difference(&served).cloned().collect();
+        let lacking: Vec<String> = values.difference(&served).cloned().collect();
         if !lacking.is_empty() {
             missing.insert(owner.clone(), lacking);
         }
@@ -596,205 +589,5 @@ mod tests {
         assert_eq!(s[0].to_string(), "127.0.0.1:5454");
         assert_eq!(s[1].addr, "[::1]:53".parse::<SocketAddr>().expect("addr"));
         assert_eq!(s[1].to_string(), "[::1] ([::1]:53)");
-    }
-}
-
-// TEMPORARY manual check against /tmp/dnslab-w (removed before hand-off).
-#[cfg(test)]
-mod lab_tmp {
-    use super::super::client::DnsClient;
-    use super::super::owners::resolve_owners;
-    use super::*;
-
-    #[tokio::test]
-    #[ignore]
-    async fn lab() {
-        let a: SocketAddr = "127.0.0.1:25353".parse().unwrap();
-        let t = Duration::from_secs(2);
-        let big = DnsClient::query(a, "acme.example.org", RecordType::TXT, false, t)
-            .await
-            .unwrap();
-        println!(
-            "apex TXT: rcode {:?} aa {} records {}",
-            big.response_code,
-            big.authoritative,
-            big.answers.len()
-        );
-        let names: Vec<String> = [
-            "www.example.org",
-            "host1.example.org",
-            "host2.example.org",
-            "example.org",
-            "*.example.org",
-            "two.example.org",
-            "out.example.org",
-            "gone.example.org",
-            "loop.example.org",
-            "txt.example.org",
-            "none.example.org",
-            "sf.example.org",
-            "x.acme.example.org",
-        ]
-        .map(String::from)
-        .to_vec();
-        let start = std::time::Instant::now();
-        let owners = resolve_owners(a, "acme.example.org", &names, Duration::from_secs(3)).await;
-        println!("owners in {:?}", start.elapsed());
-        for (n, r) in &owners {
-            match r {
-                Ok(o) => println!("  {n}: OK {} label {}", o.fqdn, o.label),
-                Err(e) => println!("  {n}: ERR {}", error_chain(e)),
-            }
-        }
-        let dead = resolve_owners(
-            "127.0.0.1:25356".parse().unwrap(),
-            "acme.example.org",
-            &["www.example.org".into()],
-            Duration::from_millis(600),
-        )
-        .await;
-        for (n, r) in &dead {
-            println!(
-                "  dead resolver {n}: {}",
-                r.as_ref()
-                    .map(|o| o.fqdn.clone())
-                    .unwrap_or_else(|e| error_chain(e))
-            );
-        }
-        match authoritative_servers(&[], "acme.example.org", a, t).await {
-            Ok(s) => {
-                for s in s {
-                    println!("  NS server: {s}")
-                }
-            }
-            Err(e) => println!("  NS ERR {}", error_chain(&e)),
-        }
-        for z in ["nope.example.org", "target.example.org"] {
-            match authoritative_servers(&[], z, a, t).await {
-                Ok(s) => println!("  {z} {s:?}"),
-                Err(e) => println!("  {z} ERR {}", error_chain(&e)),
-            }
-        }
-        let servers = authoritative_servers(
-            &[
-                "127.0.0.1:25353".into(),
-                "localhost:25354".into(),
-                "127.0.0.1:25355".into(),
-                "127.0.0.1:25356".into(),
-            ],
-            "acme.example.org",
-            a,
-            t,
-        )
-        .await
-        .unwrap();
-        let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        expected
-            .entry("acme.example.org".into())
-            .or_default()
-            .extend(["apex-value-1".to_string(), "apex-value-2".into()]);
-        expected
-            .entry("host1.acme.example.org".into())
-            .or_default()
-            .insert("host1-value".into());
-        expected
-            .entry("host2.example.org.acme.example.org".into())
-            .or_default()
-            .insert("host2-value".into());
-        let r = wait_for(
-            &servers[..1],
-            "acme.example.org",
-            42,
-            &expected,
-            Duration::from_secs(5),
-            Duration::from_millis(250),
-        )
-        .await;
-        println!("primary only: ok {} in {:?}", r.all_ok(), r.elapsed);
-        let r = wait_for(
-            &servers,
-            "acme.example.org",
-            42,
-            &expected,
-            Duration::from_secs(3),
-            Duration::from_millis(250),
-        )
-        .await;
-        println!(
-            "all three: ok {} in {:?} failed {:?}",
-            r.all_ok(),
-            r.elapsed,
-            r.failed_owners()
-        );
-        for l in r.describe_failures() {
-            println!("  {l}");
-        }
-        // Missing value at the primary.
-        let mut more = expected.clone();
-        more.entry("host1.acme.example.org".into())
-            .or_default()
-            .insert("not-there".into());
-        let r = wait_for(
-            &servers[..1],
-            "acme.example.org",
-            42,
-            &more,
-            Duration::from_secs(1),
-            Duration::from_millis(250),
-        )
-        .await;
-        println!(
-            "missing value: ok {} in {:?} failed {:?}",
-            r.all_ok(),
-            r.elapsed,
-            r.failed_owners()
-        );
-        for l in r.describe_failures() {
-            println!("  {l}");
-        }
-        // Secondary catches up while we wait.
-        let fix = tokio::spawn(async {
-            tokio::time::sleep(Duration::from_millis(1200)).await;
-            let st = std::process::Command::new("sh").arg("-c").arg("cp /tmp/dnslab-w/a/acme.example.org.db /tmp/dnslab-w/b/acme.example.org.db && rndc -s 127.0.0.1 -p 25954 -k /tmp/dnslab-w/rndc.key reload acme.example.org").status().unwrap();
-            println!("  (secondary updated and reloaded: {st})");
-        });
-        let r = wait_for(
-            &servers[..2],
-            "acme.example.org",
-            42,
-            &expected,
-            Duration::from_secs(10),
-            Duration::from_millis(250),
-        )
-        .await;
-        fix.await.unwrap();
-        println!("catch-up: ok {} in {:?}", r.all_ok(), r.elapsed);
-        let r = wait_for(
-            &servers[1..2],
-            "example.org",
-            7,
-            &BTreeMap::new(),
-            Duration::from_millis(600),
-            Duration::from_millis(250),
-        )
-        .await;
-        for l in r.describe_failures() {
-            println!("  {l}");
-        }
-        let r = wait_for(
-            &servers[..1],
-            "broken.example.org",
-            7,
-            &BTreeMap::new(),
-            Duration::from_millis(600),
-            Duration::from_millis(250),
-        )
-        .await;
-        for l in r.describe_failures() {
-            println!("  {l}");
-        }
-        for l in r.describe_failures() {
-            println!("  {l}");
-        }
     }
 }

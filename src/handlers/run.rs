@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use tracing::Instrument as _;
+use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
 use super::command;
 use super::map::{HandlerMap, PREFIX};
@@ -55,58 +57,65 @@ pub async fn run_all(
     let mut outcomes: BTreeMap<(String, String), HandlerOutcome> = BTreeMap::new();
     // (host, action) already run successfully in this pulse.
     let done: Arc<Mutex<BTreeSet<(String, String)>>> = Arc::default();
+    let bar = tracing::info_span!("handlers");
+    bar.pb_set_length(runs.len() as u64);
     let mut steps: Vec<usize> = runs.iter().map(|r| r.step).collect();
     steps.dedup();
-    for step in steps {
-        // Items of one host run one after another (so a shared action runs
-        // once); hosts run concurrently.
-        let mut per_host: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-        for run in runs.iter().filter(|r| r.step == step) {
-            let key = (run.host.clone(), run.handler.clone());
-            if !ready.contains(&key) {
-                outcomes.insert(
-                    key,
-                    HandlerOutcome::Deferred(
-                        "the certificate's files did not land on the host".into(),
-                    ),
-                );
-                continue;
-            }
-            if let Some(why) = blocker(run, map, &outcomes) {
-                outcomes.insert(key, HandlerOutcome::Blocked(why));
-                continue;
-            }
-            let Some(ssh) = hosts.get(&run.host).cloned() else {
-                outcomes.insert(
-                    key,
-                    HandlerOutcome::Failed("no SSH connection to the host".into()),
-                );
-                continue;
-            };
-            let ctx = context(run, fleet, targets);
-            per_host
-                .entry(run.host.clone())
-                .or_default()
-                .push((run.clone(), ssh, ctx));
-        }
-        let tasks = per_host.into_values().map(|items| {
-            let done = Arc::clone(&done);
-            async move {
-                let mut out = Vec::new();
-                for (run, ssh, ctx) in items {
-                    let actions: Vec<String> =
-                        run.actions.iter().chain(&run.merged).cloned().collect();
-                    let outcome =
-                        run_one(&ssh, &run.handler, &actions, map, ctx.as_ref(), &done).await;
-                    out.push(((run.host.clone(), run.handler.clone()), outcome));
+    async {
+        for step in steps {
+            // Items of one host run one after another (so a shared action runs
+            // once); hosts run concurrently.
+            let mut per_host: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+            for run in runs.iter().filter(|r| r.step == step) {
+                let key = (run.host.clone(), run.handler.clone());
+                if !ready.contains(&key) {
+                    outcomes.insert(
+                        key,
+                        HandlerOutcome::Deferred(
+                            "the certificate's files did not land on the host".into(),
+                        ),
+                    );
+                    continue;
                 }
-                out
+                if let Some(why) = blocker(run, map, &outcomes) {
+                    outcomes.insert(key, HandlerOutcome::Blocked(why));
+                    continue;
+                }
+                let Some(ssh) = hosts.get(&run.host).cloned() else {
+                    outcomes.insert(
+                        key,
+                        HandlerOutcome::Failed("no SSH connection to the host".into()),
+                    );
+                    continue;
+                };
+                let ctx = context(run, fleet, targets);
+                per_host
+                    .entry(run.host.clone())
+                    .or_default()
+                    .push((run.clone(), ssh, ctx));
             }
-        });
-        for (key, outcome) in futures::future::join_all(tasks).await.into_iter().flatten() {
-            outcomes.insert(key, outcome);
+            let tasks = per_host.into_values().map(|items| {
+                let done = Arc::clone(&done);
+                async move {
+                    let mut out = Vec::new();
+                    for (run, ssh, ctx) in items {
+                        let actions: Vec<String> =
+                            run.actions.iter().chain(&run.merged).cloned().collect();
+                        let outcome =
+                            run_one(&ssh, &run.handler, &actions, map, ctx.as_ref(), &done).await;
+                        out.push(((run.host.clone(), run.handler.clone()), outcome));
+                    }
+                    out
+                }
+            });
+            for (key, outcome) in futures::future::join_all(tasks).await.into_iter().flatten() {
+                outcomes.insert(key, outcome);
+            }
+            bar.pb_set_position(outcomes.len() as u64);
         }
     }
+    .instrument(bar.clone())
+    .await;
     outcomes
 }
 

@@ -25,6 +25,16 @@ fn bin() -> PathBuf {
 impl FleetLab {
     /// Start a lab for the fleet whose config is `rel` (from the repo root).
     pub(crate) fn start(rel: &str, opts: LabOptions) -> FleetLab {
+        FleetLab::start_with(rel, opts, |s| s)
+    }
+
+    /// Like [`FleetLab::start`], with a chance to change the lab spec
+    /// (a secondary DNS server, a host without the letsencrypt group).
+    pub(crate) fn start_with(
+        rel: &str,
+        opts: LabOptions,
+        adjust: impl FnOnce(LabSpec) -> LabSpec,
+    ) -> FleetLab {
         let config = repo().join(rel);
         let out = std::process::Command::new(lab_script("wire-fleet.sh"))
             .arg("spec")
@@ -37,7 +47,7 @@ impl FleetLab {
             "wire-fleet spec: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let spec = parse_spec(&String::from_utf8_lossy(&out.stdout));
+        let spec = adjust(parse_spec(&String::from_utf8_lossy(&out.stdout)));
         let lab = Lab::start(&spec, opts);
         let out = std::process::Command::new(lab_script("wire-fleet.sh"))
             .arg("config")
