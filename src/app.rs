@@ -90,14 +90,18 @@ fn warn_all(cli: &Cli, warnings: &[Problem]) {
 fn load_scoped(cli: &Cli, sel: &Selection) -> Result<(Loaded, plan::Scope), AppError> {
     let loaded = load(&cli.config)?;
     warn_all(cli, &loaded.warnings);
-    let scope = scope::resolve(
+    let scope = resolve_scope(&loaded, sel)?;
+    Ok((loaded, scope))
+}
+
+fn resolve_scope(loaded: &Loaded, sel: &Selection) -> Result<plan::Scope, AppError> {
+    scope::resolve(
         &loaded.inventory,
         &loaded.fleet,
         sel.limit.as_deref(),
         &sel.certs,
     )
-    .map_err(|problems| InputError { problems })?;
-    Ok((loaded, scope))
+    .map_err(|problems| AppError::Input(InputError { problems }))
 }
 
 fn read_store(loaded: &Loaded) -> Result<StoreView, AppError> {
@@ -212,8 +216,8 @@ fn cmd_status(cli: &Cli, limit: Option<&str>) -> Result<u8, AppError> {
     };
     let (loaded, scope) = load_scoped(cli, &sel)?;
     let store = read_store(&loaded)?;
-    let rows = crate::status::rows(&loaded, &store, &scope);
     let now = Timestamp::now();
+    let rows = crate::status::rows(&loaded, &store, &scope, now);
     match cli.output {
         Output::Json => println!("{}", crate::status::json(&rows)),
         Output::Human => print!("{}", crate::status::human(&rows, now)),
@@ -253,13 +257,7 @@ fn cmd_renew(cli: &Cli, host: &str, certs: &[String]) -> Result<u8, AppError> {
         limit: Some(host.to_owned()),
         certs: certs.to_vec(),
     };
-    let scope = scope::resolve(
-        &loaded.inventory,
-        &loaded.fleet,
-        sel.limit.as_deref(),
-        &sel.certs,
-    )
-    .map_err(|problems| InputError { problems })?;
+    let scope = resolve_scope(&loaded, &sel)?;
     run_pulse(cli, &loaded, scope, true)
 }
 

@@ -57,7 +57,7 @@ pub struct AcmeConfig {
     pub staging_directory: String,
     /// Account contacts; empty means `mailto:` + `letsencrypt_account_email`.
     pub contact: Vec<String>,
-    /// Extra PEM roots trusted for the ACME server.
+    /// PEM roots trusted for the ACME server instead of the platform's.
     pub trust_roots: Vec<PathBuf>,
     /// Key type of certificate keys.
     pub key_type: KeyType,
@@ -477,12 +477,6 @@ impl Config {
                 None
             }
         };
-        if raw.acme.trust_roots.len() > 1 {
-            problems.push(
-                doc.problem(&["acme".into(), "trust_roots".into()], "at most one trust root is supported: the ACME client trusts exactly one PEM root when one is given")
-                    .item("acme.trust_roots"),
-            );
-        }
         if raw.ssh.max_hosts == 0 {
             problems.push(
                 doc.problem(&["ssh".into(), "max_hosts".into()], "must be at least 1")

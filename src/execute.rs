@@ -339,62 +339,63 @@ async fn deploy_all(
                 return out;
             }
         };
-        let mut record = view.hosts.get(host).cloned().unwrap_or_default();
-        let mut last_error = None;
-        for c in certs {
-            let Some(stored) = view.certs.get(&c.cert) else {
-                out.push((
-                    c.cert.clone(),
-                    DeployOutcome::Failed("nothing stored to deploy".into()),
-                ));
-                continue;
-            };
-            let first = c.domains.first().cloned().unwrap_or_default();
-            let result = match deploy::files_of(stored, &first) {
-                Ok(files) => deploy::deploy(
-                    &ssh,
-                    &loaded.config.targets,
-                    &first,
-                    &stored.version,
-                    &files,
-                )
-                .await
-                .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
-                Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
-            };
-            bar.pb_inc(1);
-            match result {
-                Ok(files) => {
-                    record.deployed.insert(
-                        c.cert.clone(),
-                        Deployed {
-                            version: stored.version.clone(),
-                            files,
-                            at: Timestamp::now(),
-                        },
-                    );
-                    // Pending before it runs: a crash now still runs it next time.
-                    if !record.pending_handlers.contains(&c.handler) {
-                        record.pending_handlers.push(c.handler.clone());
+        // A host's certificates go up concurrently (its channel limit
+        // bounds them); its record is updated under a lock, one landing at
+        // a time.
+        let record = std::sync::Mutex::new(view.hosts.get(host).cloned().unwrap_or_default());
+        let last_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        let one = |c: &plan::CertPlan| {
+            let (ssh, record, last_error) = (&ssh, &record, &last_error);
+            let c = c.clone();
+            async move {
+                let Some(stored) = view.certs.get(&c.cert) else {
+                    return (c.cert.clone(), DeployOutcome::Failed("nothing stored to deploy".into()));
+                };
+                let first = c.domains.first().cloned().unwrap_or_default();
+                let result = match deploy::files_of(stored, &first) {
+                    Ok(files) => deploy::deploy(ssh, &loaded.config.targets, &first, &stored.version, &files)
+                        .await
+                        .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
+                    Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
+                };
+                bar.pb_inc(1);
+                match result {
+                    Ok(files) => {
+                        if let Ok(mut rec) = record.lock() {
+                            rec.deployed.insert(
+                                c.cert.clone(),
+                                Deployed {
+                                    version: stored.version.clone(),
+                                    files,
+                                    at: Timestamp::now(),
+                                },
+                            );
+                            // Pending before it runs: a crash now still runs it next time.
+                            if !rec.pending_handlers.contains(&c.handler) {
+                                rec.pending_handlers.push(c.handler.clone());
+                            }
+                            if let Err(e) = store.save_host(host, &rec) {
+                                tracing::warn!(%host, error = %e, "could not record the deployment");
+                            }
+                        }
+                        tracing::info!(%host, cert = %c.cert, version = %stored.version, "deployed");
+                        (c.cert.clone(), DeployOutcome::Deployed(stored.version.clone()))
                     }
-                    if let Err(e) = store.save_host(host, &record) {
-                        tracing::warn!(%host, error = %e, "could not record the deployment");
+                    Err(e) => {
+                        tracing::warn!(%host, cert = %c.cert, error = %e, "deploy failed");
+                        if let Ok(mut l) = last_error.lock() {
+                            *l = Some(e.clone());
+                        }
+                        (c.cert.clone(), DeployOutcome::Failed(e))
                     }
-                    tracing::info!(%host, cert = %c.cert, version = %stored.version, "deployed");
-                    out.push((
-                        c.cert.clone(),
-                        DeployOutcome::Deployed(stored.version.clone()),
-                    ));
-                }
-                Err(e) => {
-                    tracing::warn!(%host, cert = %c.cert, error = %e, "deploy failed");
-                    last_error = Some(e.clone());
-                    out.push((c.cert.clone(), DeployOutcome::Failed(e)));
                 }
             }
+        };
+        out.extend(futures::future::join_all(certs.iter().map(|c| one(c))).await);
+        if let (Ok(mut rec), Ok(l)) = (record.lock(), last_error.lock()) {
+            rec.last_error = l.clone();
+            let _ = store.save_host(host, &rec);
         }
-        record.last_error = last_error;
-        let _ = store.save_host(host, &record);
         out
     });
     futures::stream::iter(jobs)

@@ -21,7 +21,7 @@ use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
 use crate::acme::account::{self, AccountSpec};
 use crate::acme::order::{self, LiveOrder, OrderJob};
-use crate::acme::{AcmeError, problem, selfsign};
+use crate::acme::{AcmeError, problem, ratelimit, selfsign};
 use crate::config::Config;
 use crate::dns::target::ZoneTarget;
 use crate::dns::zone::{self, TxtRecord};
@@ -30,6 +30,9 @@ use crate::store::{CertMeta, Store};
 
 /// Orders created or finalized at once.
 const MAX_CONCURRENT_ORDERS: usize = 32;
+/// Longest a CA may take to create one order (validation and finalization
+/// get twice this), so a stalled connection fails its orders, not the pulse.
+const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One certificate to issue.
 #[derive(Debug, Clone)]
@@ -251,12 +254,15 @@ pub async fn run(
                 let cert = lo.job.cert.clone();
                 let resumed = lo.resumed;
                 let job = lo.job.clone();
-                (
-                    cert,
-                    resumed,
-                    job,
-                    order::complete(lo, &store, key_type).await,
-                )
+                let result =
+                    tokio::time::timeout(ORDER_TIMEOUT * 2, order::complete(lo, &store, key_type))
+                        .await
+                        .unwrap_or(Err(AcmeError::Timeout {
+                            cert: cert.clone(),
+                            step: "validation and finalization",
+                            seconds: ORDER_TIMEOUT.as_secs() * 2,
+                        }));
+                (cert, resumed, job, result)
             }
             .instrument(span.clone()),
         );
@@ -347,6 +353,14 @@ async fn place_all(
     }
     let mut live = Vec::new();
     for (directory, reqs) in by_dir {
+        if let Some(until) = ratelimit::held_until(store, &directory, Timestamp::now()) {
+            let msg = format!("the CA rate-limited orders until {until}; not ordering before then");
+            for r in reqs {
+                report.results.insert(r.cert.clone(), Err(msg.clone()));
+                span.pb_inc(1);
+            }
+            continue;
+        }
         let spec = AccountSpec::from_config(config, &directory, contact);
         let mut acct = match account::load_or_create(store, &spec).await {
             Ok(a) => a,
@@ -386,10 +400,20 @@ async fn place_all(
                     }
                     Err(e) => {
                         span.pb_inc(1);
-                        report.results.insert(
-                            req.cert.clone(),
-                            Err(format!("{:#}", anyhow::Error::new(e))),
-                        );
+                        let problem_type = e.problem_type().map(str::to_owned);
+                        let detail = e.problem_detail().map(str::to_owned);
+                        let mut msg = format!("{:#}", anyhow::Error::new(e));
+                        if problem_type.as_deref() == Some(problem::RATE_LIMITED) {
+                            let until = ratelimit::record(
+                                store,
+                                &directory,
+                                detail.as_deref(),
+                                Timestamp::now(),
+                            );
+                            msg.push_str(&format!(" (no orders to this CA before {until})"));
+                            report.validation_failed.insert(req.cert.clone());
+                        }
+                        report.results.insert(req.cert.clone(), Err(msg));
                     }
                 }
             }
@@ -435,7 +459,14 @@ async fn place_batch(
         let sem = &sem;
         async move {
             let _permit = sem.acquire().await;
-            order::place(acct, store, job, resume).await
+            let cert = job.cert.clone();
+            tokio::time::timeout(ORDER_TIMEOUT, order::place(acct, store, job, resume))
+                .await
+                .unwrap_or(Err(AcmeError::Timeout {
+                    cert,
+                    step: "creating the order",
+                    seconds: ORDER_TIMEOUT.as_secs(),
+                }))
         }
     });
     futures::future::join_all(futs).await

@@ -31,10 +31,13 @@ pub struct StatusRow {
     pub pending_handlers: Vec<String>,
     /// Last error recorded for the host.
     pub last_error: Option<String>,
+    /// Ordering is on hold until then (a name failed validation repeatedly).
+    pub held_until: Option<Timestamp>,
 }
 
 /// Build the rows for certificates in scope.
-pub fn rows(loaded: &Loaded, store: &StoreView, scope: &Scope) -> Vec<StatusRow> {
+pub fn rows(loaded: &Loaded, store: &StoreView, scope: &Scope, now: Timestamp) -> Vec<StatusRow> {
+    let held = crate::store::breakers::held(&crate::store::breakers::read(&store.root), now);
     loaded
         .fleet
         .certs
@@ -67,6 +70,12 @@ pub fn rows(loaded: &Loaded, store: &StoreView, scope: &Scope) -> Vec<StatusRow>
                     })
                     .unwrap_or_default(),
                 last_error: record.and_then(|r| r.last_error.clone()),
+                held_until: c
+                    .names
+                    .iter()
+                    .filter_map(|n| held.get(&n.name))
+                    .max()
+                    .copied(),
             }
         })
         .collect()
@@ -104,6 +113,15 @@ pub fn human(rows: &[StatusRow], now: Timestamp) -> String {
             Some(t) => day(Some(t)),
         };
         let mut extra = r.pending_handlers.join(", ");
+        if let Some(until) = r.held_until {
+            if !extra.is_empty() {
+                extra.push_str("; ");
+            }
+            extra.push_str(&format!(
+                "ON HOLD until {} (repeated validation failures)",
+                day(Some(until))
+            ));
+        }
         if let Some(e) = &r.last_error {
             if !extra.is_empty() {
                 extra.push_str("; ");

@@ -16,8 +16,8 @@ pub struct AccountSpec {
     pub directory: String,
     /// `mailto:` and other contact URLs.
     pub contact: Vec<String>,
-    /// PEM root to trust instead of the platform's (test CAs).
-    pub trust_root: Option<PathBuf>,
+    /// PEM roots to trust instead of the platform's (test CAs).
+    pub trust_roots: Vec<PathBuf>,
     /// External account binding: key id and raw HMAC key.
     pub eab: Option<(String, Vec<u8>)>,
 }
@@ -32,7 +32,7 @@ impl AccountSpec {
         AccountSpec {
             directory: directory.to_owned(),
             contact: contact.to_vec(),
-            trust_root: config.acme.trust_roots.first().cloned(),
+            trust_roots: config.acme.trust_roots.clone(),
             eab: config.acme.eab.clone(),
         }
     }
@@ -54,17 +54,13 @@ pub fn account_path(directory: &str) -> String {
     format!("accounts/{}/account.json", slug.trim_matches('-'))
 }
 
-fn builder(spec: &AccountSpec) -> Result<AccountBuilder, AcmeError> {
-    match &spec.trust_root {
-        Some(root) => Account::builder_with_root(root).map_err(|source| AcmeError::TrustRoot {
-            path: root.display().to_string(),
-            source,
-        }),
-        None => Account::builder().map_err(|source| AcmeError::Account {
-            directory: spec.directory.clone(),
-            source,
-        }),
-    }
+/// An account builder using certbridge's HTTP client.
+pub fn builder(spec: &AccountSpec) -> Result<AccountBuilder, AcmeError> {
+    let http = super::http::client(&spec.trust_roots).map_err(|reason| AcmeError::TrustRoot {
+        directory: spec.directory.clone(),
+        reason,
+    })?;
+    Ok(Account::builder_with_http(http))
 }
 
 /// Load the stored account for `spec.directory`, or create and store one.

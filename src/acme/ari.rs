@@ -89,11 +89,11 @@ pub async fn windows(
 async fn stored_account(store_root: &std::path::Path, spec: &AccountSpec) -> Option<Account> {
     let text = std::fs::read_to_string(store_root.join(account_path(&spec.directory))).ok()?;
     let creds: AccountCredentials = serde_json::from_str(&text).ok()?;
-    let builder = match &spec.trust_root {
-        Some(root) => Account::builder_with_root(root).ok()?,
-        None => Account::builder().ok()?,
-    };
-    builder.from_credentials(creds).await.ok()
+    super::account::builder(spec)
+        .ok()?
+        .from_credentials(creds)
+        .await
+        .ok()
 }
 
 fn to_jiff(t: time::OffsetDateTime) -> Option<Timestamp> {

@@ -6,8 +6,10 @@
 
 pub mod account;
 pub mod ari;
+pub mod http;
 pub mod keys;
 pub mod order;
+pub mod ratelimit;
 pub mod selfsign;
 
 /// Failures talking to the CA. Each carries the certificate (or directory)
@@ -23,14 +25,13 @@ pub enum AcmeError {
         #[source]
         source: instant_acme::Error,
     },
-    /// A trust root could not be used.
-    #[error("trust root {path}")]
+    /// The TLS trust for the ACME server could not be set up.
+    #[error("TLS trust for {directory}: {reason}")]
     TrustRoot {
-        /// The PEM file.
-        path: String,
-        /// Why.
-        #[source]
-        source: instant_acme::Error,
+        /// Directory URL.
+        directory: String,
+        /// What was wrong (names the file).
+        reason: String,
     },
     /// The stored account file is unreadable.
     #[error("stored ACME account {path} is unreadable")]
@@ -51,6 +52,16 @@ pub enum AcmeError {
         /// The client's error (the CA's problem document, if any).
         #[source]
         source: instant_acme::Error,
+    },
+    /// The CA did not answer in time.
+    #[error("{step} for {cert}: the CA did not answer within {seconds}s")]
+    Timeout {
+        /// Certificate key.
+        cert: String,
+        /// What was being done.
+        step: &'static str,
+        /// The limit.
+        seconds: u64,
     },
     /// The CA offered no dns-01 challenge for a name.
     #[error("the CA offers no dns-01 challenge for {name} ({cert})")]
@@ -98,6 +109,17 @@ pub enum AcmeError {
 }
 
 impl AcmeError {
+    /// The ACME problem detail, when the CA sent one.
+    pub fn problem_detail(&self) -> Option<&str> {
+        match self {
+            AcmeError::Account { source, .. } | AcmeError::Order { source, .. } => match source {
+                instant_acme::Error::Api(p) => p.detail.as_deref(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The ACME problem type, when the CA sent one.
     pub fn problem_type(&self) -> Option<&str> {
         match self {
