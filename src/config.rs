@@ -65,6 +65,8 @@ pub struct AcmeConfig {
     pub profile: Option<String>,
     /// When to renew without ARI.
     pub renew_before: RenewBefore,
+    /// New orders created at once (answering and finalizing run 32 at once).
+    pub max_concurrent_orders: usize,
     /// External account binding: key id and the decoded HMAC key.
     #[serde(skip)]
     pub eab: Option<(String, Vec<u8>)>,
@@ -249,6 +251,7 @@ struct RawAcme {
     renew_before: String,
     eab_kid: Option<String>,
     eab_hmac_key: Option<String>,
+    max_concurrent_orders: usize,
 }
 
 impl Default for RawAcme {
@@ -263,6 +266,9 @@ impl Default for RawAcme {
             renew_before: "1/3".into(),
             eab_kid: None,
             eab_hmac_key: None,
+            // Enough to make 200 orders take well under a second, few enough
+            // that a CA sees a handful of requests at once.
+            max_concurrent_orders: 8,
         }
     }
 }
@@ -368,6 +374,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "renew_before",
             "eab_kid",
             "eab_hmac_key",
+            "max_concurrent_orders",
         ],
     ),
     (
@@ -527,6 +534,7 @@ impl Config {
                 key_type: raw.acme.key_type,
                 profile: raw.acme.profile,
                 renew_before,
+                max_concurrent_orders: raw.acme.max_concurrent_orders.max(1),
                 eab,
             },
             dns: DnsConfig {

@@ -160,8 +160,7 @@ pub async fn deploy(
     let v = shell_quote(version);
     let t = shell_quote(&format!(".{version}.tmp"));
     script.push_str(&format!(
-        "sync {t}/* 2>/dev/null || sync\n\
-         chown {owner}:{group} {t}\nchmod 2750 {t}\n\
+        "chown {owner}:{group} {t}\nchmod 2750 {t}\n\
          rm -rf {v}\nmv {t} {v}\n\
          ln -sfn {v} .current.new\nmv -T .current.new current\n\
          cd ..\n"

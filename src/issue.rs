@@ -28,8 +28,8 @@ use crate::dns::zone::{self, TxtRecord};
 use crate::dns::{client, owners, propagation};
 use crate::store::{CertMeta, Store};
 
-/// Orders created or finalized at once.
-const MAX_CONCURRENT_ORDERS: usize = 32;
+/// Orders answered and finalized at once.
+const FINALIZE_CONCURRENCY: usize = 32;
 /// Longest a CA may take to create one order (validation and finalization
 /// get twice this), so a stalled connection fails its orders, not the pulse.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -228,7 +228,7 @@ pub async fn run(
     // Answer and finalize the orders whose records are visible everywhere.
     let span = tracing::info_span!("finalize");
     span.pb_set_length(live.len() as u64);
-    let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_ORDERS));
+    let sem = Arc::new(Semaphore::new(FINALIZE_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for lo in live {
         let blocked = lo.challenges.iter().any(|ch| {
@@ -445,7 +445,7 @@ async fn place_batch(
     reqs: &[IssueRequest],
     journal: &BTreeMap<String, crate::store::JournalEntry>,
 ) -> Vec<Result<LiveOrder, AcmeError>> {
-    let sem = Semaphore::new(MAX_CONCURRENT_ORDERS);
+    let sem = Semaphore::new(config.acme.max_concurrent_orders);
     let futs = reqs.iter().map(|r| {
         let job = OrderJob {
             cert: r.cert.clone(),

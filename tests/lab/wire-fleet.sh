@@ -14,7 +14,9 @@
 # lab sshd; ACME, DNS and SSH settings come from LABDIR/lab.json. The
 # handler map keeps every handler and its `after:` order, but each action
 # becomes the lab's stand-in (record a timestamp, reload the host's nginx),
-# since the fake hosts run no apache or gitea.
+# since the fake hosts run no apache or gitea. Orders are placed one at a
+# time (CERTBRIDGE_LAB_ORDERS overrides): Debian's Pebble 2.4 deadlocks
+# inside its new-order handler under concurrent requests.
 set -euo pipefail
 
 die() { echo "wire-fleet.sh: $*" >&2; exit 1; }
@@ -74,7 +76,8 @@ J2
         group: $c.group, exclude_groups: $c.exclude_groups,
         handlers: "handlers.yaml", state_dir: "state", log_file: "certbridge.log",
         acme: {directory: $l.acme_directory, staging_directory: $l.acme_directory,
-               trust_roots: [$l.acme_ca], key_type: $c.acme.key_type},
+               trust_roots: [$l.acme_ca], key_type: $c.acme.key_type,
+               max_concurrent_orders: ($ENV.CERTBRIDGE_LAB_ORDERS // "1" | tonumber)},
         dns: {zone: $l.signing_zone, zone_file: $l.zone_file, template: "zone.j2",
               check_command: $l.check_command, reload_command: $l.reload_command,
               nameservers: ([$l.dns] + (if $l.dns_secondary then [$l.dns_secondary] else [] end)),
