@@ -109,7 +109,7 @@ fn limit_that_matches_nothing_is_an_input_error() {
     s.cmd(&["plan", "--limit", "gitea99*"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`gitea99*` matches no host"));
+        .stderr(predicate::str::contains("`gitea99*` matches none of the"));
     s.cmd(&["plan", "--cert", "no-such-key"]).assert().code(2);
 }
 
