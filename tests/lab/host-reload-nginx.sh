@@ -25,7 +25,21 @@ CONF
   served="$served $first"
 done
 $NGINX -t -q
+# The workers before the reload: after it, old workers keep accepting for a
+# moment, so a new connection can still get the old certificate until they
+# are gone. Wait for that too (bounded), not only for one good answer.
+master=$(cat "$L/nginx.pid" 2>/dev/null || true)
+old_workers=""
+[ -n "$master" ] && old_workers=$(pgrep -P "$master" 2>/dev/null | tr '\n' ' ' || true)
 $NGINX -s reload
+i=0
+for w in $old_workers; do
+  while kill -0 "$w" 2>/dev/null && [ "$(ps -o ppid= -p "$w" 2>/dev/null | tr -d ' ')" = "$master" ]; do
+    i=$((i + 1))
+    [ $i -lt 200 ] || { echo "reload-nginx: old worker $w still running after 10 s" >&2; exit 1; }
+    sleep 0.05
+  done
+done
 # Reload is asynchronous (new workers take over): wait until each site
 # hands out the leaf that is on disk.
 fp() { openssl x509 -noout -fingerprint -sha256 2>/dev/null; }
