@@ -29,7 +29,7 @@ use crate::dns::{client, owners, propagation};
 use crate::store::{CertMeta, Store};
 
 /// Orders answered and finalized at once.
-const FINALIZE_CONCURRENCY: usize = 32;
+const FINALIZE_CONCURRENCY: usize = 256;
 /// Longest a CA may take to create one order (validation and finalization
 /// get twice this), so a stalled connection fails its orders, not the pulse.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(120);

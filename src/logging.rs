@@ -27,7 +27,13 @@ pub fn init(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_env("CERTBRIDGE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("certbridge={level}")));
     if std::io::stderr().is_terminal() && !quiet {
-        let bars = IndicatifLayer::new();
+        // One line per stage: name, bar and count where the stage knows
+        // its length, a spinner otherwise.
+        let style = indicatif::ProgressStyle::with_template(
+            "{span_child_prefix}{spinner:.green} {span_name:12} [{bar:30.cyan/blue}] {pos:>4}/{len:4} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let bars = IndicatifLayer::new().with_progress_style(style);
         let stderr = tracing_subscriber::fmt::layer()
             .with_writer(bars.get_stderr_writer())
             .with_target(false)

@@ -281,7 +281,12 @@ impl PulseReport {
                 let _ = write!(out, ", serial {s}");
             }
             if let Some(p) = d.propagation_seconds {
-                let _ = write!(out, ", checked on every authoritative server after {p:.1}s");
+                let servers = d.servers.len();
+                let _ = write!(
+                    out,
+                    ", served by all {servers} authoritative server(s) after {:.0} ms",
+                    p * 1000.0
+                );
             }
             if let Some(s) = d.cleanup_serial {
                 let _ = write!(out, "; removed again (serial {s})");

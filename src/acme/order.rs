@@ -95,7 +95,7 @@ fn err<'a>(
 /// milliseconds), backing off, honouring Retry-After (instant-acme does).
 fn retry_policy() -> RetryPolicy {
     RetryPolicy::new()
-        .initial_delay(Duration::from_millis(200))
+        .initial_delay(Duration::from_millis(100))
         .backoff(1.5)
         .timeout(Duration::from_secs(120))
 }
