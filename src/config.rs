@@ -65,7 +65,7 @@ pub struct AcmeConfig {
     pub profile: Option<String>,
     /// When to renew without ARI.
     pub renew_before: RenewBefore,
-    /// New orders created at once (answering and finalizing run 32 at once).
+    /// New orders created at once (answering and finalizing run for all at once, up to 256).
     pub max_concurrent_orders: usize,
     /// External account binding: key id and the decoded HMAC key.
     #[serde(skip)]
