@@ -612,3 +612,48 @@ fn both_authoritative_servers_are_checked_and_a_host_without_the_group_fails_alo
         "{servers:?}"
     );
 }
+
+#[test]
+fn an_unknown_host_key_fails_that_host_and_nothing_is_written_there() {
+    let fl = FleetLab::start(FLEET, LabOptions::default());
+    let info = fl.lab.info();
+    let port = fl.lab.host("nb01.opendev.org").ssh_port;
+    // A known_hosts without nb01's key: strict checking must refuse it.
+    let kh = std::fs::read_to_string(&info.known_hosts).expect("known_hosts");
+    let pruned: String = kh
+        .lines()
+        .filter(|l| !l.contains(&format!("]:{port} ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(pruned, kh, "nb01's key was in known_hosts");
+    let copy = fl.fleet_dir().join("known_hosts.pruned");
+    std::fs::write(&copy, pruned).expect("write");
+    fl.edit(
+        "certbridge.yaml",
+        &format!("\"known_hosts\": \"{}\"", info.known_hosts.display()),
+        &format!("\"known_hosts\": \"{}\"", copy.display()),
+    );
+    let r = fl.json(&["pulse"], 1);
+    let nb01 = items(&r)
+        .iter()
+        .find(|c| c["cert"] == "nb01-opendev-org-main")
+        .expect("nb01")
+        .clone();
+    assert_eq!(nb01["outcome"], "stored");
+    let err = nb01["error"].as_str().expect("error");
+    assert!(err.contains("host key verification failed"), "{err}");
+    assert!(
+        fl.lab
+            .ssh_ok("nb01.opendev.org", "ls -A /etc/letsencrypt-certs")
+            .trim()
+            .is_empty(),
+        "nothing was written on the refused host"
+    );
+    let others = outcomes(&r);
+    assert!(
+        others
+            .iter()
+            .filter(|(k, _)| *k != "nb01-opendev-org-main")
+            .all(|(_, v)| v == "issued")
+    );
+}
