@@ -178,8 +178,9 @@ pub async fn pulse(
             domains: c.domains.clone(),
             staging: loaded.fleet.host(&c.host).is_some_and(|h| h.staging),
             self_signed: c.self_signed,
+            // Only where the CA offers ARI (a window was found for it).
             replaces: match c.action {
-                Action::Renew => view
+                Action::Renew if facts.ari.contains_key(&c.cert) => view
                     .certs
                     .get(&c.cert)
                     .and_then(ari::leaf_der)

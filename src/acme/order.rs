@@ -314,11 +314,24 @@ pub async fn complete(
             });
         }
     };
-    let chain_pem = live
-        .order
-        .poll_certificate(&retry_policy())
-        .await
-        .map_err(err(&cert, "downloading the certificate"))?;
+    // A CA that issued right away (the finalize answer says `valid`) needs
+    // no polling: download at once instead of waiting a poll interval.
+    let ready_now = if live.order.state().status == OrderStatus::Valid {
+        live.order
+            .certificate()
+            .await
+            .map_err(err(&cert, "downloading the certificate"))?
+    } else {
+        None
+    };
+    let chain_pem = match ready_now {
+        Some(pem) => pem,
+        None => live
+            .order
+            .poll_certificate(&retry_policy())
+            .await
+            .map_err(err(&cert, "downloading the certificate"))?,
+    };
     Ok(Issued {
         key_pem,
         chain_pem,
