@@ -117,39 +117,27 @@ fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
         scope,
         force: args.force,
     };
-    // ARI windows and the probe are read-only lookups.
-    let (ari, hosts) = if store.certs.is_empty() && !args.probe {
-        Default::default()
-    } else {
-        runtime()?.block_on(async {
-            let ari = crate::execute::ari_windows(&loaded, &store, &options).await;
-            let mut hosts = plan::Observed::new();
-            if args.probe {
-                let in_scope = options.scope.hosts.clone();
-                let conns = crate::execute::connect(&loaded, &in_scope).await;
-                for (host, c) in &conns {
-                    if let Err(e) = c {
-                        eprintln!("certbridge: warning: {host}: not probed: {e}");
-                    }
+    // The probe and ARI lookups only read.
+    let facts = runtime()?.block_on(async {
+        let conns = if args.probe {
+            let conns = crate::execute::connect(&loaded, &options.scope.hosts).await;
+            for (host, c) in &conns {
+                if let Err(e) = c {
+                    eprintln!("certbridge: warning: {host}: not probed: {e}");
                 }
-                hosts = crate::execute::observe(&loaded, &store, &conns, &options).await;
             }
-            (ari, hosts)
-        })
-    };
+            Some(conns)
+        } else {
+            None
+        };
+        crate::execute::facts(&loaded, &store, conns.as_ref(), &options, now).await
+    });
     let plan = plan::build(
         &loaded.config,
         &loaded.fleet,
         &loaded.handlers,
         &store,
-        &plan::Facts {
-            held: crate::store::breakers::held(
-                &crate::store::breakers::read(&loaded.config.state_dir),
-                now,
-            ),
-            ari,
-            hosts,
-        },
+        &facts,
         &options,
         now,
     )

@@ -27,6 +27,7 @@ use crate::deploy;
 use crate::dns::target::ZoneTarget;
 use crate::dns::zone::LocalZone;
 use crate::handlers::run::{self as handler_run, HandlerOutcome};
+use crate::inventory::fleet::FleetHost;
 use crate::issue::{self, IssueRequest};
 use crate::load::Loaded;
 use crate::plan::{self, Action, Observed, PlanOptions};
@@ -57,12 +58,7 @@ pub async fn connect(loaded: &Loaded, hosts: &BTreeSet<String>) -> Connections {
     let targets: Vec<Target> = hosts
         .iter()
         .filter_map(|h| loaded.fleet.host(h))
-        .map(|h| Target {
-            host: h.name.clone(),
-            address: h.address.clone(),
-            port: h.port,
-            user: h.user.clone().unwrap_or_else(|| cfg.user.clone()),
-        })
+        .map(|h| Target::of(h, &cfg.user))
         .collect();
     futures::stream::iter(targets)
         .map(|t| async move {
@@ -119,6 +115,28 @@ pub async fn observe(
     out
 }
 
+/// Everything `plan::build` needs besides the store, read without changing
+/// anything: what connected hosts have (none probed when `conns` is
+/// `None`), ARI windows, names on hold. `plan` and `pulse` both use this,
+/// so `plan` shows exactly what `pulse` will do.
+pub async fn facts(
+    loaded: &Loaded,
+    view: &StoreView,
+    conns: Option<&Connections>,
+    options: &PlanOptions,
+    now: Timestamp,
+) -> plan::Facts {
+    let hosts = match conns {
+        Some(c) => observe(loaded, view, c, options).await,
+        None => Observed::new(),
+    };
+    plan::Facts {
+        hosts,
+        held: breakers::held(&breakers::read(&loaded.config.state_dir), now),
+        ari: ari_windows(loaded, view, options).await,
+    }
+}
+
 /// Run a pulse over `options.scope`.
 pub async fn pulse(
     loaded: &Loaded,
@@ -143,11 +161,7 @@ pub async fn pulse(
         lap = Instant::now();
     };
     let conns = connect(loaded, &in_scope).await;
-    let facts = plan::Facts {
-        hosts: observe(loaded, &view, &conns, options).await,
-        held: breakers::held(&breakers::read(&loaded.config.state_dir), now),
-        ari: ari_windows(loaded, &view, options).await,
-    };
+    let facts = facts(loaded, &view, Some(&conns), options, now).await;
     let plan = plan::build(
         &loaded.config,
         &loaded.fleet,
@@ -279,21 +293,19 @@ async fn zone_target(loaded: &Loaded, requests: &[IssueRequest]) -> Result<ZoneT
     if requests.iter().all(|r| r.self_signed) {
         return Ok(ZoneTarget::Local(zone));
     }
-    // The DNS primary may be in the inventory (address, port, user from it).
-    let inv = loaded.inventory.hosts.get(host);
-    let var = |k: &str| {
-        inv.and_then(|h| h.vars.get(k))
-            .and_then(|v| match &v.value {
-                serde_yaml_ng::Value::String(s) => Some(s.clone()),
-                serde_yaml_ng::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-    };
-    let target = Target {
-        host: host.clone(),
-        address: var("ansible_host").unwrap_or_else(|| host.clone()),
-        port: var("ansible_port").and_then(|p| p.parse().ok()),
-        user: var("ansible_user").unwrap_or_else(|| loaded.config.ssh.user.clone()),
+    // The DNS primary may be in the inventory (address, port, user from it);
+    // its variables were not part of validation, so problems are ignored.
+    let target = match loaded.inventory.hosts.get(host) {
+        Some(h) => Target::of(
+            &FleetHost::from_host(h, &mut crate::diag::Problems::default()),
+            &loaded.config.ssh.user,
+        ),
+        None => Target {
+            host: host.clone(),
+            address: host.clone(),
+            port: None,
+            user: loaded.config.ssh.user.clone(),
+        },
     };
     let ssh = SshHost::connect(&target, &loaded.config.ssh)
         .await
@@ -417,14 +429,22 @@ fn record_host_error(store: &Store, view: &StoreView, host: &str, error: Option<
 
 /// Clear the pending mark of handlers that ran; keep the others.
 fn record_handlers(store: &Store, outcomes: &BTreeMap<(String, String), HandlerOutcome>) {
-    let Ok(view) = StoreView::read(store.root()) else {
-        return;
-    };
+    // Only the host records: deployment just rewrote them. An unreadable
+    // record is left alone rather than replaced.
     let mut changed: BTreeMap<String, HostRecord> = BTreeMap::new();
     for ((host, handler), outcome) in outcomes {
-        let rec = changed
-            .entry(host.clone())
-            .or_insert_with(|| view.hosts.get(host).cloned().unwrap_or_default());
+        if !changed.contains_key(host) {
+            match crate::store::read_host(store.root(), host) {
+                Ok(r) => changed.insert(host.clone(), r.unwrap_or_default()),
+                Err(e) => {
+                    tracing::warn!(%host, error = %e, "cannot record handler results");
+                    continue;
+                }
+            };
+        }
+        let Some(rec) = changed.get_mut(host) else {
+            continue;
+        };
         match outcome {
             HandlerOutcome::Ran => rec.pending_handlers.retain(|h| h != handler),
             HandlerOutcome::Failed(e) | HandlerOutcome::Blocked(e) => {

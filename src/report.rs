@@ -197,12 +197,7 @@ impl PulseReport {
         self.certificates
             .iter()
             .any(|c| matches!(c.outcome, Outcome::Failed | Outcome::Held) || c.error.is_some())
-            || self.handlers.iter().any(|h| {
-                matches!(
-                    h.outcome,
-                    HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
-                )
-            })
+            || self.handlers.iter().any(|h| h.outcome.is_pending())
     }
 
     /// JSON.
@@ -246,13 +241,7 @@ impl PulseReport {
             let handlers_bad = self
                 .handlers
                 .iter()
-                .filter(|r| {
-                    r.run.host == h
-                        && matches!(
-                            r.outcome,
-                            HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
-                        )
-                })
+                .filter(|r| r.run.host == h && r.outcome.is_pending())
                 .count();
             let failed = self
                 .certificates
@@ -313,12 +302,7 @@ impl PulseReport {
             .chain(
                 self.handlers
                     .iter()
-                    .filter(|h| {
-                        matches!(
-                            h.outcome,
-                            HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_)
-                        )
-                    })
+                    .filter(|h| h.outcome.is_pending())
                     .map(|h| {
                         let (kind, why) = match &h.outcome {
                             HandlerOutcome::Failed(e) => ("failed, pending", e.as_str()),

@@ -42,6 +42,11 @@ impl HandlerOutcome {
     pub fn ok(&self) -> bool {
         matches!(self, HandlerOutcome::Ran)
     }
+
+    /// Did it fire and not succeed, so it stays pending (a failure)?
+    pub fn is_pending(&self) -> bool {
+        matches!(self, HandlerOutcome::Failed(_) | HandlerOutcome::Blocked(_))
+    }
 }
 
 /// Run `runs` (already ordered by step). `ready` holds the (host, handler)

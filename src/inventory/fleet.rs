@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_yaml_ng::Value;
 
-use super::Inventory;
 use super::domain::{check_cert_key, check_cert_name, split_port};
 use super::vars::{HostVars, Var};
+use super::{Host, Inventory};
 use crate::config::Config;
 use crate::diag::{Problem, Problems};
 use crate::yaml::Seg;
@@ -36,6 +36,27 @@ pub struct FleetHost {
     pub account_email: Option<String>,
     /// `letsencrypt_certcheck_additional_domains` (`name port` lines).
     pub certcheck_additional: Vec<String>,
+}
+
+impl FleetHost {
+    /// Read a host's connection and `letsencrypt_*` variables.
+    pub fn from_host(host: &Host, problems: &mut Problems) -> FleetHost {
+        let v = &host.vars;
+        FleetHost {
+            name: host.name.clone(),
+            address: string_var(v, "ansible_host", problems).unwrap_or_else(|| host.name.clone()),
+            port: port_var(v, problems),
+            user: string_var(v, "ansible_user", problems),
+            staging: bool_var(v, "letsencrypt_use_staging", problems),
+            self_sign: bool_var(v, "letsencrypt_self_sign_only", problems),
+            account_email: string_var(v, "letsencrypt_account_email", problems),
+            certcheck_additional: string_list(
+                v,
+                "letsencrypt_certcheck_additional_domains",
+                problems,
+            ),
+        }
+    }
 }
 
 /// One name of a certificate, with the `:port` suffix kept for certcheck.
@@ -100,21 +121,7 @@ impl Fleet {
         let mut seen_keys: BTreeMap<String, (String, Var)> = BTreeMap::new();
         for host in inv.select(&config.group, &config.exclude_groups) {
             let v = &host.vars;
-            let fh = FleetHost {
-                name: host.name.clone(),
-                address: string_var(v, "ansible_host", problems)
-                    .unwrap_or_else(|| host.name.clone()),
-                port: port_var(v, problems),
-                user: string_var(v, "ansible_user", problems),
-                staging: bool_var(v, "letsencrypt_use_staging", problems),
-                self_sign: bool_var(v, "letsencrypt_self_sign_only", problems),
-                account_email: string_var(v, "letsencrypt_account_email", problems),
-                certcheck_additional: string_list(
-                    v,
-                    "letsencrypt_certcheck_additional_domains",
-                    problems,
-                ),
-            };
+            let fh = FleetHost::from_host(host, problems);
             for cert in certs_of(&host.name, v, problems) {
                 let var = &v["letsencrypt_certs"];
                 if let Some((other, _)) = seen_keys.get(&cert.key) {

@@ -313,7 +313,7 @@ pub fn build(
         )
         .collect();
     let runs = handler_graph::order(handlers, &fired)?;
-    let summary = summarize(fleet, &certificates);
+    let summary = summarize(&certificates);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         certificates,
@@ -400,7 +400,7 @@ fn plan_cert(
     }
 }
 
-fn summarize(fleet: &Fleet, certs: &[CertPlan]) -> Summary {
+fn summarize(certs: &[CertPlan]) -> Summary {
     let mut s = Summary {
         certificates: certs.len(),
         ..Summary::default()
@@ -416,7 +416,6 @@ fn summarize(fleet: &Fleet, certs: &[CertPlan]) -> Summary {
             Action::Keep => s.keep += 1,
         }
     }
-    let _ = fleet;
     s
 }
 

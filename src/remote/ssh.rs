@@ -30,6 +30,19 @@ pub struct Target {
     pub user: String,
 }
 
+impl Target {
+    /// Where to reach a host of the inventory; `default_user` when it sets
+    /// no `ansible_user`.
+    pub fn of(host: &crate::inventory::fleet::FleetHost, default_user: &str) -> Target {
+        Target {
+            host: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone().unwrap_or_else(|| default_user.to_owned()),
+        }
+    }
+}
+
 /// A command's result.
 #[derive(Debug, Clone)]
 pub struct CmdOutput {

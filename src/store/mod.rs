@@ -21,5 +21,5 @@ pub mod breakers;
 mod read;
 mod write;
 
-pub use read::{Deployed, HostRecord, StoreError, StoreView, StoredCert};
+pub use read::{Deployed, HostRecord, StoreError, StoreView, StoredCert, read_host};
 pub use write::{CertMeta, JournalEntry, Store, StoreWriteError, mkdir, write_atomic};

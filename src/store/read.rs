@@ -125,14 +125,9 @@ impl StoreView {
             let Some(host) = file.strip_suffix(".json") else {
                 continue;
             };
-            let path = root.join("hosts").join(&file);
-            let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let record: HostRecord =
-                serde_json::from_str(&text).map_err(|source| StoreError::Json { path, source })?;
-            view.hosts.insert(host.to_owned(), record);
+            if let Some(record) = read_host(root, host)? {
+                view.hosts.insert(host.to_owned(), record);
+            }
         }
         Ok(view)
     }
@@ -141,6 +136,19 @@ impl StoreView {
     pub fn deployed(&self, host: &str, cert_key: &str) -> Option<&Deployed> {
         self.hosts.get(host)?.deployed.get(cert_key)
     }
+}
+
+/// One host's record, without reading the rest of the store.
+pub fn read_host(root: &Path, host: &str) -> Result<Option<HostRecord>, StoreError> {
+    let path = root.join("hosts").join(format!("{host}.json"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::Io { path, source }),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|source| StoreError::Json { path, source })
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<String>, StoreError> {

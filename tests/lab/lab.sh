@@ -254,21 +254,22 @@ kill_wait() {
   local pids=("$@") t p left
   [ ${#pids[@]} -gt 0 ] || return 0
   kill -TERM "${pids[@]}" 2>/dev/null || true
-  for ((t = 0; t < 50; t++)); do
-    left=()
-    for p in "${pids[@]}"; do alive "$p" && left+=("$p"); done
-    [ ${#left[@]} -eq 0 ] && { reaped "${pids[@]}"; return 0; }
-    sleep 0.1
-  done
+  gone_within_5s && { reaped "${pids[@]}"; return 0; }
   log "SIGKILL ${left[*]}"
   kill -KILL "${left[@]}" 2>/dev/null || true
+  gone_within_5s && { reaped "${pids[@]}"; return 0; }
+  log "processes survived SIGKILL: ${left[*]}"
+  return 1
+}
+
+# Poll `pids` (of the caller) for 5 s; `left` holds the survivors.
+gone_within_5s() {
   for ((t = 0; t < 50; t++)); do
     left=()
     for p in "${pids[@]}"; do alive "$p" && left+=("$p"); done
-    [ ${#left[@]} -eq 0 ] && { reaped "${pids[@]}"; return 0; }
+    [ ${#left[@]} -eq 0 ] && return 0
     sleep 0.1
   done
-  log "processes survived SIGKILL: ${left[*]}"
   return 1
 }
 

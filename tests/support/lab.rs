@@ -780,7 +780,4 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Quote for a POSIX shell.
-pub(crate) fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
+pub(crate) use certbridge::handlers::command::shell_quote;
