@@ -262,7 +262,36 @@ pub async fn run(
                             step: "validation and finalization",
                             seconds: ORDER_TIMEOUT.as_secs() * 2,
                         }));
-                (cert, resumed, job, result)
+                // Each order stores its own certificate as soon as it has it,
+                // off the async threads: hundreds of fsynced saves overlap
+                // instead of queueing behind one loop.
+                let outcome = match result {
+                    Ok(issued) => {
+                        crate::fault::point("after-finalize");
+                        let stored = tokio::task::spawn_blocking(move || {
+                            let stored = save(
+                                &store,
+                                &job,
+                                &issued.key_pem,
+                                &issued.chain_pem,
+                                &job.directory,
+                                Some(issued.order_url),
+                            );
+                            if stored.is_ok() {
+                                let _ = store.forget_order(&job.cert);
+                            }
+                            stored
+                        })
+                        .await
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                        Ok(stored.map(|mut i| {
+                            i.resumed = resumed;
+                            i
+                        }))
+                    }
+                    Err(e) => Err(e),
+                };
+                (cert, outcome)
             }
             .instrument(span.clone()),
         );
@@ -271,25 +300,11 @@ pub async fn run(
     async {
         while let Some(joined) = tasks.join_next().await {
             span.pb_inc(1);
-            let Ok((cert, resumed, job, result)) = joined else {
+            let Ok((cert, outcome)) = joined else {
                 continue;
             };
-            let stored = match result {
-                Ok(issued) => {
-                    crate::fault::point("after-finalize");
-                    save(
-                        store,
-                        &job,
-                        &issued.key_pem,
-                        &issued.chain_pem,
-                        &job.directory,
-                        Some(issued.order_url),
-                    )
-                    .map(|mut i| {
-                        i.resumed = resumed;
-                        i
-                    })
-                }
+            let stored = match outcome {
+                Ok(stored) => stored,
                 Err(e) => {
                     if matches!(e, AcmeError::Invalid { .. })
                         || e.problem_type() == Some(problem::RATE_LIMITED)
@@ -299,9 +314,6 @@ pub async fn run(
                     Err(format!("{:#}", anyhow::Error::new(e)))
                 }
             };
-            if stored.is_ok() {
-                let _ = store.forget_order(&cert);
-            }
             report.results.insert(cert, stored);
         }
     }

@@ -98,6 +98,16 @@ pub enum AcmeError {
         #[source]
         source: rcgen::Error,
     },
+    /// The new key could not be journaled, so the order is not finalized:
+    /// a crash after finalizing would leave a certificate without its key.
+    #[error("journaling the key for {cert} before finalizing")]
+    Journal {
+        /// Certificate key.
+        cert: String,
+        /// Why.
+        #[source]
+        source: crate::store::StoreWriteError,
+    },
     /// The CA's certificate chain could not be used.
     #[error("the CA returned an unusable certificate for {cert}: {why}")]
     Chain {

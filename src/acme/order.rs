@@ -158,7 +158,11 @@ pub async fn place(
         }
         Err(e) => return Err(err(&job.cert, "creating the order")(e)),
     };
-    journal(store, &job, order.url(), None);
+    // Without the journal a crash would order again next pulse; the order
+    // itself still works, so this is only worth a warning.
+    if let Err(e) = journal(store, &job, order.url(), None).await {
+        tracing::warn!(cert = %job.cert, error = %format!("{:#}", anyhow::Error::new(e)), "could not journal the order");
+    }
     let challenges = collect(&mut order, &job.cert).await?;
     Ok(LiveOrder {
         job,
@@ -179,7 +183,14 @@ fn replaces_refused(e: &instant_acme::Error) -> bool {
     }
 }
 
-fn journal(store: &Store, job: &OrderJob, url: &str, key_pem: Option<String>) {
+/// Persist the order (and its key, once there is one) off the async
+/// threads: hundreds of orders journal at once and each write is fsynced.
+async fn journal(
+    store: &Store,
+    job: &OrderJob,
+    url: &str,
+    key_pem: Option<String>,
+) -> Result<(), AcmeError> {
     let entry = JournalEntry {
         cert: job.cert.clone(),
         host: job.host.clone(),
@@ -189,9 +200,14 @@ fn journal(store: &Store, job: &OrderJob, url: &str, key_pem: Option<String>) {
         key_pem,
         created: Timestamp::now(),
     };
-    if let Err(e) = store.journal(&entry) {
-        tracing::warn!(cert = %job.cert, error = %e, "could not journal the order");
-    }
+    let store = store.clone();
+    let written = tokio::task::spawn_blocking(move || store.journal(&entry))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    written.map_err(|source| AcmeError::Journal {
+        cert: job.cert.clone(),
+        source,
+    })
 }
 
 async fn collect(order: &mut Order, cert: &str) -> Result<Vec<ChallengeValue>, AcmeError> {
@@ -288,7 +304,7 @@ pub async fn complete(
                 }
             };
             // The key is on disk before the CA can issue for it.
-            journal(store, &live.job, live.order.url(), Some(key_pem.clone()));
+            journal(store, &live.job, live.order.url(), Some(key_pem.clone())).await?;
             let csr = keys::csr(&live.job.domains, &key).map_err(|source| AcmeError::Key {
                 cert: cert.clone(),
                 source,
