@@ -3,12 +3,14 @@
 # (DNS-01 through the lab's CNAMEs): the per-certificate peer baseline that
 # certbridge's benchmarks compare against.
 #   lego-issue.sh DIR NAME...   -> stdout: cert_file=PATH, key_file=PATH
-# (cert_file holds the full chain, leaf first.)
+# (cert_file holds the full chain, leaf first.) LEGO_PATH (default DIR/lego)
+# is lego's --path: give parallel runs one each, lego keeps files there.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: lego-issue.sh DIR NAME..." >&2; exit 2; }
 here=$(dirname "$(readlink -f "$0")")
 dir=$(readlink -f "$1")
 shift
+path=${LEGO_PATH:-$dir/lego}
 # shellcheck disable=SC1091
 . "$dir/lab.env"
 args=()
@@ -21,8 +23,8 @@ CERTBRIDGE_LAB_DIR=$dir LEGO_CA_CERTIFICATES=$LAB_ACME_CA \
   EXEC_PATH=$here/lego-exec-hook.sh EXEC_POLLING_INTERVAL=1 EXEC_PROPAGATION_TIMEOUT=60 \
   EXEC_SEQUENCE_INTERVAL=1 \
   lego --accept-tos --email admin@example.org --server "$LAB_ACME_DIRECTORY" \
-  --path "$dir/lego" --key-type ec256 --dns exec --dns.resolvers "$LAB_DNS" --dns.disable-cp \
+  --path "$path" --key-type ec256 --dns exec --dns.resolvers "$LAB_DNS" --dns.disable-cp \
   "${args[@]}" run >&2
 first=${1//\*/_}
-echo "cert_file=$dir/lego/certificates/$first.crt"
-echo "key_file=$dir/lego/certificates/$first.key"
+echo "cert_file=$path/certificates/$first.crt"
+echo "key_file=$path/certificates/$first.key"
