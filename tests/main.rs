@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod docs;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;
