@@ -185,3 +185,106 @@ fn server_errors_and_dropped_connections_are_retried_and_new_orders_never_double
     ca.assert_ordered_once(CERTS);
     assert_eq!(fl.pebble_orders(), CERTS);
 }
+
+const NB01: &str = "nb01-opendev-org-main";
+const NB01_LIMIT: [&str; 4] = ["pulse", "--force", "--limit", "nb01.opendev.org"];
+
+#[test]
+fn a_short_retry_after_is_waited_out_and_a_long_one_holds_orders_across_pulses() {
+    let fl = FleetLab::start(FLEET, LabOptions::default());
+    let ca = FaultProxy::start(&fl);
+    ca.rules(json!([
+        {"fault": "ratelimit", "retry_after": 2, "on": "^POST /order-plz", "times": 3},
+    ]));
+    let started = Instant::now();
+    let r = fl.json(&["pulse"], 0);
+    expect(&r, &[], "issued");
+    assert_eq!(ca.injected("ratelimit"), 3);
+    assert!(
+        started.elapsed().as_secs_f64() >= 2.0,
+        "Retry-After was not honoured"
+    );
+    ca.assert_ordered_once(CERTS);
+
+    // An hour: not waited out; the certificate fails with the time, and no
+    // order goes to the CA until then, not even on the next pulse.
+    ca.rules(json!([
+        {"fault": "ratelimit", "retry_after": 3600, "on": "^POST /order-plz",
+         "names": ["nb01.opendev.org"], "times": -1},
+    ]));
+    let started = Instant::now();
+    let r = fl.json(&NB01_LIMIT, 1);
+    assert!(started.elapsed().as_secs() < 30, "an hour is not waited out");
+    let error = expect(&r, &[(NB01, "failed")], "kept")[NB01].clone();
+    assert!(
+        error.contains("rateLimited") || error.contains("rate limit"),
+        "{error}"
+    );
+    assert!(error.contains("retry after "), "{error}");
+    assert_eq!(ca.injected("ratelimit"), 4, "a long Retry-After is not retried");
+    let before = ca.state()["new_orders"].clone();
+    let r = fl.json(&NB01_LIMIT, 1);
+    let error = expect(&r, &[(NB01, "failed")], "kept")[NB01].clone();
+    assert!(error.contains("rate-limited orders until"), "{error}");
+    assert_eq!(ca.injected("ratelimit"), 4, "no order was sent during the hold");
+    assert_eq!(ca.state()["new_orders"], before);
+
+    // Once the time has passed (the hold removed, as time would), ordering
+    // resumes.
+    ca.rules(json!([]));
+    let holds = fl.fleet_dir().join("state/ratelimit");
+    assert!(holds.is_dir(), "the hold is kept in the store");
+    std::fs::remove_dir_all(&holds).expect("remove the hold");
+    let r = fl.json(&NB01_LIMIT, 0);
+    expect(&r, &[(NB01, "issued")], "kept");
+    assert_eq!(fl.pebble_orders(), CERTS + 1);
+}
+
+#[test]
+fn a_bad_nonce_storm_is_ridden_out_or_fails_that_certificate_alone() {
+    let fl = FleetLab::start(FLEET, LabOptions::default());
+    let ca = FaultProxy::start(&fl);
+    // Two in a row at most per request: instant-acme signs again each time.
+    ca.rules(json!([{"fault": "badnonce", "on": "^POST ", "times": 2}]));
+    let r = fl.json(&["pulse"], 0);
+    expect(&r, &[], "issued");
+    assert_eq!(ca.injected("badnonce"), 2);
+    ca.assert_ordered_once(CERTS);
+
+    // A storm that does not end: bounded attempts, then that certificate
+    // fails alone; the next pulse completes it.
+    ca.rules(json!([
+        {"fault": "badnonce", "on": "^POST /order-plz", "names": ["nb01.opendev.org"], "times": -1},
+    ]));
+    let r = fl.json(&["pulse", "--force"], 1);
+    let error = expect(&r, &[(NB01, "failed")], "issued")[NB01].clone();
+    assert!(error.contains("nonce"), "{error}");
+    let storm = ca.injected("badnonce") - 2;
+    assert!((1..=3).contains(&storm), "{storm} bad nonces: not bounded");
+    ca.rules(json!([]));
+    let r = fl.json(&NB01_LIMIT, 0);
+    expect(&r, &[(NB01, "issued")], "kept");
+    assert_eq!(r["orders"]["created"], 1);
+    assert_eq!(fl.pebble_orders(), 2 * CERTS);
+}
+
+#[test]
+fn slow_answers_are_waited_for_and_a_hung_one_is_given_up_and_retried() {
+    let fl = FleetLab::start(FLEET, LabOptions::default());
+    let ca = FaultProxy::start(&fl);
+    ca.rules(json!([
+        {"fault": "slow", "seconds": 3, "on": "^POST /order-plz", "times": 2},
+        {"fault": "slow", "seconds": 2, "on": "^POST /finalize-order/", "times": 2},
+        {"fault": "slow", "seconds": 1, "on": "^HEAD /nonce-plz", "times": 1},
+        // Longer than one attempt may take (30 s): abandoned and sent again.
+        {"fault": "slow", "seconds": 40, "on": "^POST /authZ/", "times": 1},
+    ]));
+    let started = Instant::now();
+    let r = fl.json(&["pulse"], 0);
+    let took = started.elapsed().as_secs();
+    expect(&r, &[], "issued");
+    assert_eq!(ca.injected("slow"), 6);
+    assert!((30..120).contains(&took), "took {took}s");
+    ca.assert_ordered_once(CERTS);
+    assert_eq!(fl.pebble_orders(), CERTS);
+}
