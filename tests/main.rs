@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod lab_faults_ca;
+mod lab_faults_dns;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;
