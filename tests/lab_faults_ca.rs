@@ -214,19 +214,47 @@ fn a_short_retry_after_is_waited_out_and_a_long_one_holds_orders_across_pulses()
     ]));
     let started = Instant::now();
     let r = fl.json(&NB01_LIMIT, 1);
-    assert!(started.elapsed().as_secs() < 30, "an hour is not waited out");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "an hour is not waited out"
+    );
     let error = expect(&r, &[(NB01, "failed")], "kept")[NB01].clone();
     assert!(
         error.contains("rateLimited") || error.contains("rate limit"),
         "{error}"
     );
     assert!(error.contains("retry after "), "{error}");
-    assert_eq!(ca.injected("ratelimit"), 4, "a long Retry-After is not retried");
+    assert_eq!(
+        ca.injected("ratelimit"),
+        4,
+        "a long Retry-After is not retried"
+    );
+    // `plan` and `status` show the hold; the next pulse keeps it.
+    let human = String::from_utf8_lossy(
+        &fl.run(&["plan", "--force", "--limit", "nb01.opendev.org"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        human.contains("ON HOLD until") && human.contains("rate limit"),
+        "{human}"
+    );
+    let status = String::from_utf8_lossy(&fl.run(&["status"]).stdout).into_owned();
+    assert!(status.contains("ON HOLD until"), "{status}");
+    let plan = fl.json(&["plan", "--force", "--limit", "nb01.opendev.org"], 0);
+    assert!(
+        plan["certificates"][0]["held_until"].is_string(),
+        "{plan:#}"
+    );
     let before = ca.state()["new_orders"].clone();
     let r = fl.json(&NB01_LIMIT, 1);
-    let error = expect(&r, &[(NB01, "failed")], "kept")[NB01].clone();
-    assert!(error.contains("rate-limited orders until"), "{error}");
-    assert_eq!(ca.injected("ratelimit"), 4, "no order was sent during the hold");
+    let error = expect(&r, &[(NB01, "held")], "kept")[NB01].clone();
+    assert!(error.contains("rate limit"), "{error}");
+    assert_eq!(
+        ca.injected("ratelimit"),
+        4,
+        "no order was sent during the hold"
+    );
     assert_eq!(ca.state()["new_orders"], before);
 
     // Once the time has passed (the hold removed, as time would), ordering

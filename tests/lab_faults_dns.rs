@@ -133,7 +133,10 @@ fn a_secondary_that_never_gets_the_update_times_out_naming_it() {
     let paused = Paused::secondary(&fl);
     let started = Instant::now();
     let r = fl.json(&["pulse", "--limit", "nb01.opendev.org"], 1);
-    assert!(started.elapsed() < Duration::from_secs(30), "bounded by the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "bounded by the timeout"
+    );
     let (outcome, error) = outcomes(&r)[NB01].clone();
     assert_eq!(outcome, "failed");
     assert!(
@@ -191,7 +194,9 @@ fn a_missing_or_misdirected_cname_fails_that_certificate_alone_naming_the_record
     let (outcome, error) = &o[NB01];
     assert_eq!(outcome, "failed");
     assert!(
-        error.contains(&format!("add `_acme-challenge.nb01.opendev.org. IN CNAME {zone}.`")),
+        error.contains(&format!(
+            "add `_acme-challenge.nb01.opendev.org. IN CNAME {zone}.`"
+        )),
         "{error}"
     );
     let (outcome, error) = &o[DOCS];

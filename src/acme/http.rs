@@ -104,9 +104,8 @@ impl HttpClient for Retrying {
     fn request(
         &self,
         req: Request<BodyWrapper<Bytes>>,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>,
-    > {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>>
+    {
         let inner = self.inner.clone();
         Box::pin(send(req, move |req| {
             let fut = inner.request(req);
@@ -117,9 +116,9 @@ impl HttpClient for Retrying {
                         Attempt::NotSent(instant_acme::Error::Other(Box::new(e)))
                     }
                     Ok(Err(e)) => Attempt::Lost(instant_acme::Error::Other(Box::new(e))),
-                    Err(_) => Attempt::Lost(instant_acme::Error::Str(
-                        "the CA did not answer within 30s",
-                    )),
+                    Err(_) => {
+                        Attempt::Lost(instant_acme::Error::Str("the CA did not answer within 30s"))
+                    }
                 }
             }
         }))
@@ -136,7 +135,11 @@ where
     Fut: Future<Output = Attempt>,
 {
     let (parts, body) = req.into_parts();
-    let body = match BytesResponse::from(Response::new(body)).body.into_bytes().await {
+    let body = match BytesResponse::from(Response::new(body))
+        .body
+        .into_bytes()
+        .await
+    {
         Ok(b) => b,
         Err(e) => return Err(instant_acme::Error::Other(e)),
     };
@@ -204,7 +207,11 @@ pub fn is_new_order(body: &[u8]) -> bool {
 
 /// How long `Retry-After` asks to wait (seconds, or an HTTP date).
 pub fn retry_after(headers: &http::HeaderMap, now: Timestamp) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }

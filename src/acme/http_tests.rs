@@ -50,7 +50,8 @@ async fn run(
                     if let Some(r) = retry_after {
                         b = b.header("Retry-After", r);
                     }
-                    let doc = r#"{"type":"urn:ietf:params:acme:error:rateLimited","detail":"slow down"}"#;
+                    let doc =
+                        r#"{"type":"urn:ietf:params:acme:error:rateLimited","detail":"slow down"}"#;
                     Attempt::Answer(BytesResponse::from(
                         b.body(BodyWrapper::from(doc.as_bytes().to_vec()))
                             .expect("response"),
