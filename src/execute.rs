@@ -132,7 +132,15 @@ pub async fn facts(
     };
     plan::Facts {
         hosts,
-        held: breakers::held(&breakers::read(&loaded.config.state_dir), now),
+        held: crate::acme::ratelimit::merge_holds(
+            breakers::held(&breakers::read(&loaded.config.state_dir), now),
+            crate::acme::ratelimit::held_names(
+                &loaded.config.state_dir,
+                &loaded.config,
+                &loaded.fleet,
+                now,
+            ),
+        ),
         ari: ari_windows(loaded, view, options).await,
     }
 }

@@ -41,6 +41,7 @@ pub fn load(path: &Path) -> Result<Loaded, InputError> {
         .flat_map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)))
         .collect();
     let handlers = HandlerMap::load(&config.handlers, &keys, &known, &mut problems);
+    check_zone_template(&config, &mut problems);
     let warnings = problems.into_result()?;
     Ok(Loaded {
         config,
@@ -49,4 +50,32 @@ pub fn load(path: &Path) -> Result<Loaded, InputError> {
         handlers,
         warnings,
     })
+}
+
+/// The zone template is input too: one that cannot render (syntax, an
+/// undefined variable) would otherwise fail mid-pulse, after every order
+/// was placed. Rendered once with a sample record so the loop body counts.
+/// A missing file is left to the pulse that needs it: `plan` and
+/// self-signed fleets do without.
+fn check_zone_template(config: &Config, problems: &mut Problems) {
+    use crate::dns::zone::{self, TxtRecord, ZoneError};
+    if !config.dns.template.exists() {
+        return;
+    }
+    let sample = [TxtRecord {
+        label: "@".into(),
+        owner: config.dns.zone.clone(),
+        value: "A".repeat(43),
+    }];
+    match zone::render(&config.dns.template, &config.dns.zone, 1, &sample) {
+        Ok(_) => {}
+        Err(ZoneError::Render { message, .. }) => problems.push(Problem::error(
+            &config.dns.template,
+            format!("the zone template does not render: {message}"),
+        )),
+        Err(e) => problems.push(Problem::error(
+            &config.dns.template,
+            format!("{:#}", anyhow::Error::new(e)),
+        )),
+    }
 }

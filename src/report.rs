@@ -129,7 +129,10 @@ impl PulseReport {
                     (Action::Issue | Action::Renew, Some(_)) => (
                         Outcome::Held,
                         None,
-                        Some("on hold after repeated validation failures".into()),
+                        Some(
+                            "on hold after repeated validation failures or the CA's rate limit"
+                                .into(),
+                        ),
                     ),
                     (Action::Issue | Action::Renew, None) => {
                         match (issued.results.get(&c.cert), dep) {

@@ -31,13 +31,17 @@ pub struct StatusRow {
     pub pending_handlers: Vec<String>,
     /// Last error recorded for the host.
     pub last_error: Option<String>,
-    /// Ordering is on hold until then (a name failed validation repeatedly).
+    /// Ordering is on hold until then (a name failed validation repeatedly,
+    /// or the CA rate-limited orders).
     pub held_until: Option<Timestamp>,
 }
 
 /// Build the rows for certificates in scope.
 pub fn rows(loaded: &Loaded, store: &StoreView, scope: &Scope, now: Timestamp) -> Vec<StatusRow> {
-    let held = crate::store::breakers::held(&crate::store::breakers::read(&store.root), now);
+    let held = crate::acme::ratelimit::merge_holds(
+        crate::store::breakers::held(&crate::store::breakers::read(&store.root), now),
+        crate::acme::ratelimit::held_names(&store.root, &loaded.config, &loaded.fleet, now),
+    );
     loaded
         .fleet
         .certs
@@ -118,7 +122,7 @@ pub fn human(rows: &[StatusRow], now: Timestamp) -> String {
                 extra.push_str("; ");
             }
             extra.push_str(&format!(
-                "ON HOLD until {} (repeated validation failures)",
+                "ON HOLD until {} (repeated validation failures or the CA's rate limit)",
                 day(Some(until))
             ));
         }

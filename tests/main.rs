@@ -7,6 +7,8 @@ mod support;
 
 mod cli;
 mod docs;
+mod lab_faults_ca;
+mod lab_faults_dns;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;

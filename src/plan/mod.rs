@@ -117,7 +117,8 @@ pub struct CertPlan {
     /// Issued by a local throwaway CA instead of ACME.
     #[serde(skip)]
     pub self_signed: bool,
-    /// Ordering is on hold until then: a name failed validation repeatedly.
+    /// Ordering is on hold until then: a name failed validation repeatedly,
+    /// or the CA rate-limited orders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_until: Option<Timestamp>,
 }
@@ -229,7 +230,8 @@ pub struct Facts {
     pub hosts: Observed,
     /// ARI windows by certificate key, where the CA offers ARI.
     pub ari: BTreeMap<String, AriWindow>,
-    /// Names whose ordering is on hold (breaker open) until the time given.
+    /// Names whose ordering is on hold (breaker open, or the CA rate-limited
+    /// their directory) until the time given.
     pub held: BTreeMap<String, Timestamp>,
 }
 

@@ -119,7 +119,7 @@ fn detail(c: &CertPlan, now: Timestamp) -> String {
     if let Some(until) = c.held_until {
         let _ = write!(
             d,
-            "  [ON HOLD until {}: repeated validation failures]",
+            "  [ON HOLD until {}: repeated validation failures or the CA's rate limit]",
             until.strftime("%Y-%m-%d %H:%M UTC")
         );
     }

@@ -146,7 +146,7 @@ parse_spec() {
         case "$a" in yes|no) SECONDARY=$a ;; *) die "$f:$n: dns_secondary must be yes or no" ;; esac ;;
       name)
         [ -n "$a" ] || die "$f:$n: name needs NAME MODE"
-        case "$b" in apex|label) ;; *) die "$f:$n: mode must be apex or label, got '$b'" ;; esac
+        case "$b" in apex|label|elsewhere) ;; *) die "$f:$n: mode must be apex, label or elsewhere, got '$b'" ;; esac
         # x and *.x share _acme-challenge.x: one CNAME, so one mode.
         local key=${a#\*.}
         for i in "${!NAMES[@]}"; do
@@ -428,7 +428,11 @@ EOF
         [ "$(parent_of "$key")" = "$p" ] || continue
         case "$seen" in *" $key "*) continue ;; esac
         seen="$seen$key "
-        if [ "${MODES[$i]}" = apex ]; then target="$z."; else target="$key.$z."; fi
+        case "${MODES[$i]}" in
+          apex) target="$z." ;;
+          label) target="$key.$z." ;;
+          elsewhere) target="ns1.$p." ;;  # outside the signing zone (fault tests)
+        esac
         echo "_acme-challenge.$key. IN CNAME $target"
       done
     } >"$dir/bind/$p.db"
@@ -626,7 +630,11 @@ write_outputs() { # dir b
   done
   for i in "${!NAMES[@]}"; do
     key=${NAMES[$i]#\*.}
-    if [ "${MODES[$i]}" = apex ]; then target=$SIGNING_ZONE; else target="$key.$SIGNING_ZONE"; fi
+    case "${MODES[$i]}" in
+      apex) target=$SIGNING_ZONE ;;
+      label) target="$key.$SIGNING_ZONE" ;;
+      elsewhere) target="ns1.$(parent_of "$key")" ;;
+    esac
     names=$(jq --arg n "${NAMES[$i]}" --arg m "${MODES[$i]}" --arg c "_acme-challenge.$key" --arg t "$target" \
       '. + [{name: $n, mode: $m, cname: $c, target: $t}]' <<<"$names")
   done

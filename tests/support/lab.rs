@@ -29,6 +29,8 @@ pub(crate) enum CnameMode {
     Apex,
     /// `<name>.<signing_zone>`: one owner per name.
     Label,
+    /// A name outside the signing zone (a misconfigured CNAME).
+    Elsewhere,
 }
 
 /// One fake host: its inventory name and the first names of the
@@ -102,6 +104,7 @@ impl LabSpec {
             let mode = match mode {
                 CnameMode::Apex => "apex",
                 CnameMode::Label => "label",
+                CnameMode::Elsewhere => "elsewhere",
             };
             let _ = writeln!(s, "name {name} {mode}");
         }
