@@ -13,3 +13,41 @@ pub fn point(name: &str) {
         std::process::exit(86);
     }
 }
+
+/// Wait at `name` while a test acts on the world, then go on.
+///
+/// `CERTBRIDGE_PAUSE` lists points (`locked`, or `mid-upload@HOST` for one
+/// host only); `CERTBRIDGE_PAUSE_DIR` is where the process writes
+/// `<point>.reached` (holding its PID) on arrival and then waits until the
+/// test creates `<point>.go`. This makes "the first pulse holds the lock"
+/// or "the host stalls half-way through an upload" deterministic. Unset in
+/// normal operation; the check is one environment lookup.
+pub async fn pause(name: &str, tag: Option<&str>) {
+    let (Ok(list), Some(dir)) = (
+        std::env::var("CERTBRIDGE_PAUSE"),
+        std::env::var_os("CERTBRIDGE_PAUSE_DIR"),
+    ) else {
+        return;
+    };
+    let tagged = tag.map(|t| format!("{name}@{t}"));
+    let Some(point) = list
+        .split(',')
+        .map(str::trim)
+        .find(|p| *p == name || Some(*p) == tagged.as_deref())
+    else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let go = dir.join(format!("{point}.go"));
+    eprintln!(
+        "certbridge: fault injection: pausing at `{point}` until {} exists",
+        go.display()
+    );
+    let _ = std::fs::write(
+        dir.join(format!("{point}.reached")),
+        std::process::id().to_string(),
+    );
+    while !go.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod lab_faults_host;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;

@@ -3,8 +3,10 @@
 //! once (sshd allows 10 sessions per connection), SFTP for uploads, and
 //! strict host key checking always.
 
+pub mod capture;
 pub mod ssh;
 
+pub use capture::Keep;
 pub use ssh::{CmdOutput, SshHost, Target};
 
 /// Failures reaching or using a host. Each names the host.
