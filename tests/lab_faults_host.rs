@@ -385,18 +385,27 @@ fn a_changed_host_key_is_refused_and_nothing_is_written_there() {
         &format!("\"known_hosts\": \"{}\"", copy.display()),
     );
 
+    let sshd_log = fl.lab.host(NB01).dir.join("ssh/sshd.log");
+    let logins = || {
+        std::fs::read_to_string(&sshd_log)
+            .expect("sshd log")
+            .matches("Accepted")
+            .count()
+    };
+    let logins_before = logins();
     let r = fl.json(&["pulse"], 1);
     let nb01 = cert(&r, NB01_CERT);
     assert_eq!(nb01["outcome"], "stored");
     let err = nb01["error"].as_str().expect("error");
     assert!(err.contains(NB01), "the error names the host: {err}");
-    assert!(err.contains("host key"), "{err}");
-    assert!(err.contains("CHANGED") || err.contains("changed"), "{err}");
+    assert!(
+        err.contains("host key verification failed: it presents a different key (SHA256:")
+            && err.contains("known_hosts.changed:"),
+        "{err}"
+    );
     others_all(&r, &[NB01_CERT], "issued");
     // The refusal came before authentication: no login, no file.
-    let sshd_log =
-        std::fs::read_to_string(fl.lab.host(NB01).dir.join("ssh/sshd.log")).expect("sshd log");
-    assert!(!sshd_log.contains("Accepted"), "{sshd_log}");
+    assert_eq!(logins(), logins_before, "certbridge logged in to nb01");
     assert!(
         fl.lab
             .ssh_ok(NB01, "ls -A /etc/letsencrypt-certs")

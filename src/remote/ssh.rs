@@ -312,20 +312,78 @@ fn classify(host: &str, e: &openssh::Error) -> RemoteError {
         detail.push_str(&s.to_string());
         src = s.source();
     }
-    let detail = detail.trim().replace('\n', " ");
-    if detail.contains("Host key verification failed")
-        || detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+    classify_detail(host, detail.trim().replace('\n', " "))
+}
+
+fn classify_detail(host: &str, detail: String) -> RemoteError {
+    if detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || detail.contains("has changed and you have requested strict checking")
+    {
+        let presented = word_after(&detail, "sent by the remote host is")
+            .map(|f| format!(" ({})", f.trim_end_matches('.')))
+            .unwrap_or_default();
+        let line = detail
+            .find("Offending ")
+            .and_then(|at| word_after(&detail[at..], "key in"))
+            .unwrap_or("known_hosts");
+        RemoteError::HostKey {
+            host: host.to_owned(),
+            reason: format!(
+                "it presents a different key{presented} than {line} lists for it \
+                 (a reinstalled host, or a man in the middle); if the change is expected, \
+                 replace that line"
+            ),
+        }
+    } else if detail.contains("Host key verification failed")
         || detail.contains("No ED25519 host key is known")
         || detail.contains("host key for")
     {
         RemoteError::HostKey {
             host: host.to_owned(),
-            detail,
+            reason: format!("its key is not in known_hosts ({detail})"),
         }
     } else {
         RemoteError::Connect {
             host: host.to_owned(),
             detail,
         }
+    }
+}
+
+/// The whitespace-separated word after `marker` in `text`.
+fn word_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let at = text.find(marker)? + marker.len();
+    text[at..].split_whitespace().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(e: RemoteError) -> String {
+        match e {
+            RemoteError::HostKey { reason, .. } => reason,
+            other => panic!("not a host key error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_changed_key_names_the_presented_key_and_the_known_hosts_line() {
+        // What OpenSSH 9.2 prints, newlines folded.
+        let said = "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@ \
+            The fingerprint for the ED25519 key sent by the remote host is SHA256:Hmu6P4. \
+            Add correct host key in /etc/ssh/known_hosts to get rid of this message. \
+            Offending ED25519 key in /etc/ssh/known_hosts:5 remove with: \
+            Host key for [h]:22 has changed and you have requested strict checking.";
+        let r = reason(classify_detail("h", said.into()));
+        assert!(r.contains("different key (SHA256:Hmu6P4)"), "{r}");
+        assert!(r.contains("/etc/ssh/known_hosts:5"), "{r}");
+    }
+
+    #[test]
+    fn an_unknown_key_says_so() {
+        let said = "No ED25519 host key is known for [h]:22 and you have requested strict checking. Host key verification failed.";
+        let r = reason(classify_detail("h", said.into()));
+        assert!(r.starts_with("its key is not in known_hosts"), "{r}");
     }
 }
