@@ -163,9 +163,7 @@ pub async fn deploy(
     step(ssh, "preparing the certificate folder", &prepare).await?;
 
     for (i, f) in files.iter().enumerate() {
-        if i == 1 {
-            crate::fault::pause("mid-upload", Some(&ssh.host)).await;
-        }
+        crate::fault::pause(&format!("upload-{i}"), Some(&ssh.host)).await;
         if let Err(source) = ssh
             .upload(&tmp.join(&f.name), &f.bytes, ssh.command_timeout)
             .await

@@ -16,7 +16,7 @@ pub fn point(name: &str) {
 
 /// Wait at `name` while a test acts on the world, then go on.
 ///
-/// `CERTBRIDGE_PAUSE` lists points (`locked`, or `mid-upload@HOST` for one
+/// `CERTBRIDGE_PAUSE` lists points (`locked`, or `upload-1@HOST` for one
 /// host only); `CERTBRIDGE_PAUSE_DIR` is where the process writes
 /// `<point>.reached` (holding its PID) on arrival and then waits until the
 /// test creates `<point>.go`. This makes "the first pulse holds the lock"

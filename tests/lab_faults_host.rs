@@ -428,36 +428,40 @@ fn a_host_that_hangs_mid_upload_times_out_and_keeps_its_version() {
     let before = on_disk(&fl, NB01, NB01);
     let fingerprint = served(&fl, NB01, NB01);
 
-    // A forced renewal stops after nb01's first file went up; the host's
-    // sessions are frozen; then it goes on.
-    let paused = Paused::start(&fl, &["renew", NB01], &format!("mid-upload@{NB01}"));
-    let frozen = HostFault::apply(&fl, "host-fault-freeze.sh", ("stop", "cont"), NB01);
-    let (code, report, took) = paused.resume(Duration::from_secs(60));
-    assert_eq!(code, 1, "{report:#}");
-    assert!(took < Duration::from_secs(30), "took {took:?}");
-    let nb01 = cert(&report, NB01_CERT);
-    assert_eq!(nb01["outcome"], "stored");
-    let err = nb01["error"].as_str().expect("error");
-    assert!(
-        err.contains(NB01) && err.contains("timed out after 3s") && err.contains("not touched"),
-        "{err}"
-    );
-    // No half-written set is visible: `current` and all four names are as
-    // before, and nginx still serves the old pair.
-    assert_eq!(on_disk(&fl, NB01, NB01), before);
-    assert_eq!(served(&fl, NB01, NB01), fingerprint);
+    // A forced renewal stops before nb01's SFTP session starts (upload-0),
+    // then after its first file went up (upload-1); the host's sessions are
+    // frozen there; then it goes on.
+    for point in ["upload-0", "upload-1"] {
+        let paused = Paused::start(&fl, &["renew", NB01], &format!("{point}@{NB01}"));
+        let frozen = HostFault::apply(&fl, "host-fault-freeze.sh", ("stop", "cont"), NB01);
+        let (code, report, took) = paused.resume(Duration::from_secs(60));
+        assert_eq!(code, 1, "{point}: {report:#}");
+        assert!(took < Duration::from_secs(30), "{point}: took {took:?}");
+        let nb01 = cert(&report, NB01_CERT);
+        assert_eq!(nb01["outcome"], "stored", "{point}");
+        let err = nb01["error"].as_str().expect("error");
+        assert!(
+            err.contains(NB01) && err.contains("timed out after 3s") && err.contains("not touched"),
+            "{point}: {err}"
+        );
+        // No half-written set is visible: `current` and all four names are
+        // as before, and nginx still serves the old pair.
+        assert_eq!(on_disk(&fl, NB01, NB01), before, "{point}");
+        assert_eq!(served(&fl, NB01, NB01), fingerprint, "{point}");
 
-    // Thawed, the host finishes nothing it was not asked to finish.
-    drop(frozen);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(on_disk(&fl, NB01, NB01), before);
+        // Thawed, the host finishes nothing it was not asked to finish.
+        drop(frozen);
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(on_disk(&fl, NB01, NB01), before, "{point}");
+    }
+    assert_eq!(fl.pebble_orders(), 3);
 
     let next = fl.json(&["pulse", limit[0], limit[1]], 0);
     assert_eq!(cert(&next, NB01_CERT)["outcome"], "deployed");
     assert_eq!(next["orders"]["created"], 0);
     assert_ne!(on_disk(&fl, NB01, NB01).0, before.0);
     assert_ne!(served(&fl, NB01, NB01), fingerprint);
-    assert_eq!(fl.pebble_orders(), 2);
+    assert_eq!(fl.pebble_orders(), 3);
 }
 
 #[test]
@@ -626,6 +630,7 @@ fn handler_timeouts_failures_and_huge_output_are_reported_kept_small_and_retried
         .last()
         .and_then(|l| l.trim().parse().ok())
         .expect("max RSS in KiB");
+    eprintln!("certbridge peak RSS while a handler printed 50 MiB: {rss_kib} KiB");
     assert!(
         rss_kib < 80 * 1024,
         "certbridge peaked at {rss_kib} KiB while a handler printed 50 MiB"
