@@ -55,9 +55,9 @@ pub enum DeployError {
         file: String,
         /// Space left where the upload went, when the host still answered.
         free_kib: Option<u64>,
-        /// Why.
+        /// Why (boxed: it is large and rare).
         #[source]
-        source: RemoteError,
+        source: Box<RemoteError>,
     },
     /// A step on the host failed.
     #[error("{host}: {what} failed (exit {code}): {output}")]
@@ -248,7 +248,7 @@ async fn upload_failed(ssh: &SshHost, tmp: &Path, file: &str, source: RemoteErro
         host: ssh.host.clone(),
         file: file.to_owned(),
         free_kib,
-        source,
+        source: Box::new(source),
     }
 }
 

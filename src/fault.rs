@@ -2,6 +2,9 @@
 //! list of point names) makes the process stop dead at that point, as a
 //! crash or `kill -9` would, so tests can prove nothing is lost. Unset in
 //! normal operation; the check is one environment lookup.
+//!
+//! [`pause`] holds the process at a point while a test acts (freezes a
+//! host, starts a second pulse), then lets it go on.
 
 /// Stop the process here if `name` is listed in `CERTBRIDGE_FAULT`.
 pub fn point(name: &str) {
