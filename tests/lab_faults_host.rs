@@ -50,6 +50,7 @@ fn a_refused_connection_keeps_that_hosts_pending_work_for_the_next_pulse() {
     let nb01 = cert(&refused, NB01_CERT);
     assert_eq!(nb01["outcome"], "stored");
     let err = nb01["error"].as_str().expect("error");
+    eprintln!("observed: {err}");
     assert!(err.contains(NB01) && err.contains("refused"), "{err}");
     others_all(&refused, &[NB01_CERT], "issued");
     assert_eq!(fl.pebble_orders(), 22);
@@ -144,6 +145,7 @@ fn a_changed_host_key_is_refused_and_nothing_is_written_there() {
     let nb01 = cert(&r, NB01_CERT);
     assert_eq!(nb01["outcome"], "stored");
     let err = nb01["error"].as_str().expect("error");
+    eprintln!("observed: {err}");
     assert!(err.contains(NB01), "the error names the host: {err}");
     assert!(
         err.contains("host key verification failed: it presents a different key (SHA256:")
@@ -187,6 +189,7 @@ fn a_host_that_hangs_mid_upload_times_out_and_keeps_its_version() {
         let nb01 = cert(&report, NB01_CERT);
         assert_eq!(nb01["outcome"], "stored", "{point}");
         let err = nb01["error"].as_str().expect("error");
+        eprintln!("observed: {err}");
         assert!(
             err.contains(NB01) && err.contains("timed out after 3s") && err.contains("not touched"),
             "{point}: {err}"
@@ -240,6 +243,7 @@ fn a_full_disk_fails_the_upload_and_the_previous_set_stays_served() {
     let nb01 = cert(&r, NB01_CERT);
     assert_eq!(nb01["outcome"], "stored");
     let err = nb01["error"].as_str().expect("error");
+    eprintln!("observed: {err}");
     assert!(
         err.contains(NB01)
             && err.contains("uploading")

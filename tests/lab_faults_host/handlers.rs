@@ -81,6 +81,7 @@ fn handler_timeouts_failures_and_huge_output_are_reported_kept_small_and_retried
     let h = handler(&report, NB01_CERT);
     assert_eq!(h["outcome"], "failed");
     let d = h["detail"].as_str().expect("detail");
+    eprintln!("observed: {}", &d[..d.len().min(600)]);
     assert!(
         d.contains("timed out after 2s and was stopped on the host"),
         "{d}"
@@ -96,6 +97,7 @@ fn handler_timeouts_failures_and_huge_output_are_reported_kept_small_and_retried
     let h = handler(&report, failing_cert);
     assert_eq!(h["outcome"], "failed");
     let d = h["detail"].as_str().expect("detail");
+    eprintln!("observed: {}", &d[..d.len().min(600)]);
     assert!(
         d.contains("exited 7") && d.contains("the mirror says no"),
         "{d}"
@@ -104,6 +106,7 @@ fn handler_timeouts_failures_and_huge_output_are_reported_kept_small_and_retried
     let h = handler(&report, chatty_cert);
     assert_eq!(h["outcome"], "failed");
     let d = h["detail"].as_str().expect("detail");
+    eprintln!("observed: {}", &d[..d.len().min(600)]);
     assert!(
         d.contains("exited 3")
             && d.contains("the end of a long story")
