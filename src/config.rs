@@ -108,6 +108,10 @@ pub struct SshConfig {
     /// Connection timeout.
     #[serde(with = "duration_secs")]
     pub connect_timeout: Duration,
+    /// Longest one step on a host may take (the read-only probe, each file
+    /// upload, the switch); handler actions have their own `timeout`.
+    #[serde(with = "duration_secs")]
+    pub command_timeout: Duration,
     /// Hosts worked on at once.
     pub max_hosts: usize,
 }
@@ -310,6 +314,7 @@ struct RawSsh {
     identity_file: Option<String>,
     known_hosts: Option<String>,
     connect_timeout: String,
+    command_timeout: String,
     max_hosts: usize,
 }
 
@@ -320,6 +325,7 @@ impl Default for RawSsh {
             identity_file: None,
             known_hosts: None,
             connect_timeout: "10s".into(),
+            command_timeout: "60s".into(),
             max_hosts: 32,
         }
     }
@@ -398,6 +404,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "identity_file",
             "known_hosts",
             "connect_timeout",
+            "command_timeout",
             "max_hosts",
         ],
     ),
@@ -445,6 +452,17 @@ impl Config {
             300,
         );
         let connect_timeout = duration("ssh", "connect_timeout", &raw.ssh.connect_timeout, 10);
+        let mut command_timeout = duration("ssh", "command_timeout", &raw.ssh.command_timeout, 60);
+        if command_timeout.is_zero() {
+            problems.push(
+                doc.problem(
+                    &["ssh".into(), "command_timeout".into()],
+                    "must be more than 0: a host that stalls must fail, not hang the pulse",
+                )
+                .item("ssh.command_timeout"),
+            );
+            command_timeout = Duration::from_secs(60);
+        }
         let renew_before = parse_renew_before(&raw.acme.renew_before).unwrap_or_else(|e| {
             problems.push(
                 doc.problem(&["acme".into(), "renew_before".into()], e)
@@ -558,6 +576,7 @@ impl Config {
                 identity_file: raw.ssh.identity_file.as_deref().map(resolve),
                 known_hosts: raw.ssh.known_hosts.as_deref().map(resolve),
                 connect_timeout,
+                command_timeout,
                 max_hosts: raw.ssh.max_hosts,
             },
             targets: TargetsConfig {

@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
@@ -28,9 +27,6 @@ use crate::config::TargetsConfig;
 use crate::handlers::command::shell_quote;
 use crate::remote::{RemoteError, SshHost};
 use crate::store::StoredCert;
-
-/// Time an upload or a step on the host may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Failures deploying one certificate to one host.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +42,22 @@ pub enum DeployError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A file could not be uploaded; the host keeps the version it had.
+    #[error(
+        "{host}: uploading {file} failed{}; the version the host serves was not touched",
+        free_note(.free_kib)
+    )]
+    Upload {
+        /// Host.
+        host: String,
+        /// File name inside the certificate folder.
+        file: String,
+        /// Space left where the upload went, when the host still answered.
+        free_kib: Option<u64>,
+        /// Why (boxed: it is large and rare).
+        #[source]
+        source: Box<RemoteError>,
     },
     /// A step on the host failed.
     #[error("{host}: {what} failed (exit {code}): {output}")]
@@ -100,6 +112,14 @@ pub fn files_of(cert: &StoredCert, first: &str) -> Result<Vec<FileSpec>, DeployE
     ])
 }
 
+fn free_note(free_kib: &Option<u64>) -> String {
+    match *free_kib {
+        Some(0) => " (the host's filesystem is full: 0 KiB free)".into(),
+        Some(k) => format!(" ({k} KiB free there)"),
+        None => String::new(),
+    }
+}
+
 fn spec(name: String, bytes: Vec<u8>, mode: u32) -> FileSpec {
     let sha256 = hex(&Sha256::digest(&bytes));
     FileSpec {
@@ -142,9 +162,14 @@ pub async fn deploy(
     );
     step(ssh, "preparing the certificate folder", &prepare).await?;
 
-    for f in files {
-        ssh.upload(&tmp.join(&f.name), &f.bytes, STEP_TIMEOUT)
-            .await?;
+    for (i, f) in files.iter().enumerate() {
+        crate::fault::pause(&format!("upload-{i}"), Some(&ssh.host)).await;
+        if let Err(source) = ssh
+            .upload(&tmp.join(&f.name), &f.bytes, ssh.command_timeout)
+            .await
+        {
+            return Err(upload_failed(ssh, &tmp, &f.name, source).await);
+        }
     }
 
     crate::fault::point("mid-deploy");
@@ -204,8 +229,31 @@ pub async fn deploy(
     Ok(seen)
 }
 
+/// Remove the half-filled temp folder (services never look there, but a
+/// full disk should not stay full of it) and see how much space is left,
+/// unless the host stopped answering altogether.
+async fn upload_failed(ssh: &SshHost, tmp: &Path, file: &str, source: RemoteError) -> DeployError {
+    let mut free_kib = None;
+    if !matches!(source, RemoteError::Timeout { .. }) {
+        let t = shell_quote(&tmp.to_string_lossy());
+        let script = format!(
+            "rm -rf {t}; df -Pk {parent} | awk 'NR == 2 {{ print $4 }}'",
+            parent = shell_quote(&tmp.parent().unwrap_or(tmp).to_string_lossy())
+        );
+        if let Ok(out) = ssh.run(&script, None, ssh.command_timeout).await {
+            free_kib = out.stdout.trim().parse().ok();
+        }
+    }
+    DeployError::Upload {
+        host: ssh.host.clone(),
+        file: file.to_owned(),
+        free_kib,
+        source: Box::new(source),
+    }
+}
+
 async fn step(ssh: &SshHost, what: &'static str, script: &str) -> Result<String, DeployError> {
-    let out = ssh.run(script, None, STEP_TIMEOUT).await?;
+    let out = ssh.run(script, None, ssh.command_timeout).await?;
     if out.success() {
         Ok(out.stdout)
     } else {
@@ -249,7 +297,7 @@ pub async fn probe(
         }
     }
     script.push_str("true\n");
-    let out = ssh.run(&script, None, STEP_TIMEOUT).await?;
+    let out = ssh.run(&script, None, ssh.command_timeout).await?;
     let mut map: BTreeMap<String, Observed> = firsts
         .iter()
         .map(|f| {

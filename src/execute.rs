@@ -153,6 +153,7 @@ pub async fn pulse(
 ) -> Result<PulseReport, ExecuteError> {
     let started = Instant::now();
     let store = Store::open(&loaded.config.state_dir).map_err(ExecuteError::Store)?;
+    crate::fault::pause("locked", None).await;
     let view = StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)?;
 
     let in_scope: BTreeSet<String> = loaded

@@ -2,6 +2,9 @@
 //! list of point names) makes the process stop dead at that point, as a
 //! crash or `kill -9` would, so tests can prove nothing is lost. Unset in
 //! normal operation; the check is one environment lookup.
+//!
+//! [`pause`] holds the process at a point while a test acts (freezes a
+//! host, starts a second pulse), then lets it go on.
 
 /// Stop the process here if `name` is listed in `CERTBRIDGE_FAULT`.
 pub fn point(name: &str) {
@@ -11,5 +14,43 @@ pub fn point(name: &str) {
         eprintln!("certbridge: fault injection: stopping dead at `{name}`");
         // No destructors, no flushing: as close to kill -9 as std allows.
         std::process::exit(86);
+    }
+}
+
+/// Wait at `name` while a test acts on the world, then go on.
+///
+/// `CERTBRIDGE_PAUSE` lists points (`locked`, or `upload-1@HOST` for one
+/// host only); `CERTBRIDGE_PAUSE_DIR` is where the process writes
+/// `<point>.reached` (holding its PID) on arrival and then waits until the
+/// test creates `<point>.go`. This makes "the first pulse holds the lock"
+/// or "the host stalls half-way through an upload" deterministic. Unset in
+/// normal operation; the check is one environment lookup.
+pub async fn pause(name: &str, tag: Option<&str>) {
+    let (Ok(list), Some(dir)) = (
+        std::env::var("CERTBRIDGE_PAUSE"),
+        std::env::var_os("CERTBRIDGE_PAUSE_DIR"),
+    ) else {
+        return;
+    };
+    let tagged = tag.map(|t| format!("{name}@{t}"));
+    let Some(point) = list
+        .split(',')
+        .map(str::trim)
+        .find(|p| *p == name || Some(*p) == tagged.as_deref())
+    else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let go = dir.join(format!("{point}.go"));
+    eprintln!(
+        "certbridge: fault injection: pausing at `{point}` until {} exists",
+        go.display()
+    );
+    let _ = std::fs::write(
+        dir.join(format!("{point}.reached")),
+        std::process::id().to_string(),
+    );
+    while !go.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

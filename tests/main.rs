@@ -9,6 +9,7 @@ mod cli;
 mod docs;
 mod lab_faults_ca;
 mod lab_faults_dns;
+mod lab_faults_host;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;

@@ -74,6 +74,23 @@ pub fn check(source: &str) -> Result<(), String> {
     }
 }
 
+/// Exit statuses of coreutils `timeout` when it stopped the command
+/// (SIGTERM worked; SIGKILL was needed).
+pub const TIMED_OUT: [i32; 2] = [124, 137];
+
+/// `cmd` bounded by `limit` on the host itself: coreutils `timeout` stops
+/// the whole process group (a `sleep` the command started included), so
+/// a hung action does not linger after certbridge gave up on it. A host
+/// without `timeout` runs the command as it is; the bridge still stops
+/// waiting after the limit.
+pub fn bounded(cmd: &str, limit: std::time::Duration) -> String {
+    let q = shell_quote(cmd);
+    format!(
+        "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs}s sh -c {q}; else exec sh -c {q}; fi",
+        secs = limit.as_secs().max(1)
+    )
+}
+
 /// Render a command with `ctx` (a map of [`VARIABLES`]).
 pub fn render(source: &str, ctx: &Value) -> Result<String, minijinja::Error> {
     let env = environment();
@@ -107,6 +124,27 @@ mod tests {
         assert!(check("systemctl reload {{ service }}").is_err());
         assert!(check("install {{ key_file }} /x").is_ok());
         assert!(check("{{ unclosed").is_err());
+    }
+
+    #[test]
+    fn bounded_runs_the_command_and_stops_it_at_the_limit() {
+        let run = |cmd: &str, secs: u64| {
+            let script = bounded(cmd, std::time::Duration::from_secs(secs));
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .expect("sh runs");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        assert_eq!(run("echo 'a b'; exit 3", 5), (Some(3), "a b\n".into()));
+        let started = std::time::Instant::now();
+        let (code, _) = run("sleep 30; echo never", 1);
+        assert!(code.is_some_and(|c| TIMED_OUT.contains(&c)), "{code:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! only when every item it waits for (`after:`) succeeded; otherwise it is
 //! blocked and stays pending. Each action runs at most once per host per
 //! pulse, however many certificates fired it. Commands are rendered with
-//! shell-quoted values; `only_if` guards; output goes to the log.
+//! shell-quoted values; `only_if` guards; each command is bounded by its
+//! action's `timeout` on the host itself; only the beginning and end of
+//! its output are kept, for the log and the report.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tracing::Instrument as _;
@@ -18,7 +21,18 @@ use super::map::{HandlerMap, PREFIX};
 use crate::config::TargetsConfig;
 use crate::inventory::fleet::Fleet;
 use crate::plan::HandlerRun;
-use crate::remote::SshHost;
+use crate::remote::{CmdOutput, Keep, RemoteError, SshHost};
+
+/// What is kept of each output stream of an action, for the log and the
+/// report: a handler printing 50 MB costs the bridge 64 KiB.
+const KEEP: Keep = Keep {
+    head: 16 << 10,
+    tail: 16 << 10,
+};
+
+/// How long past an action's own limit the bridge waits for a host that
+/// stopped answering: the host-side `timeout` gets its chance first.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// A handler run ready to go: the run, its host and its template variables.
 type Item = (HandlerRun, Arc<SshHost>, Option<minijinja::Value>);
@@ -167,13 +181,13 @@ async fn run_one(
                     return HandlerOutcome::Failed(format!("{name}: only_if does not render: {e}"));
                 }
             };
-            match ssh.run(&cmd, None, action.timeout).await {
+            match exec(ssh, name, &cmd, action.timeout).await {
                 Ok(out) if out.success() => {}
                 Ok(out) => {
                     tracing::info!(host = %ssh.host, action = %name, code = ?out.code, "only_if said no; skipping");
                     continue;
                 }
-                Err(e) => return HandlerOutcome::Failed(format!("{name}: {e}")),
+                Err(e) => return HandlerOutcome::Failed(format!("{e} (in only_if)")),
             }
         }
         let cmd = match command::render(&action.run, ctx) {
@@ -182,9 +196,9 @@ async fn run_one(
                 return HandlerOutcome::Failed(format!("{name}: command does not render: {e}"));
             }
         };
-        match ssh.run(&cmd, None, action.timeout).await {
+        match exec(ssh, name, &cmd, action.timeout).await {
             Ok(out) => {
-                let text = truncate(&out.text(), 4000);
+                let text = ends(&out.text(), 2000);
                 if out.success() {
                     tracing::info!(host = %ssh.host, action = %name, output = %text, "action ran");
                     if let Ok(mut d) = done.lock() {
@@ -193,28 +207,65 @@ async fn run_one(
                 } else {
                     tracing::warn!(host = %ssh.host, action = %name, code = ?out.code, output = %text, "action failed");
                     return HandlerOutcome::Failed(format!(
-                        "{name} exited {}: {}",
+                        "{name} exited {}: {}{}",
                         out.code.map_or("by signal".into(), |c| c.to_string()),
-                        truncate(&text, 400)
+                        ends(&out.text(), 200),
+                        kept_note(&out)
                     ));
                 }
             }
-            Err(e) => return HandlerOutcome::Failed(format!("{name}: {e}")),
+            Err(e) => return HandlerOutcome::Failed(e),
         }
     }
     HandlerOutcome::Ran
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
+/// Run one command of action `name` on the host, bounded by `limit` there
+/// and on the bridge; a time-out is an error that says which side gave up.
+async fn exec(ssh: &SshHost, name: &str, cmd: &str, limit: Duration) -> Result<CmdOutput, String> {
+    let started = Instant::now();
+    let script = command::bounded(cmd, limit);
+    match ssh.run_keeping(&script, None, limit + GRACE, KEEP).await {
+        Ok(out)
+            if out.code.is_some_and(|c| command::TIMED_OUT.contains(&c))
+                && started.elapsed() >= limit =>
+        {
+            Err(format!(
+                "{name} timed out after {}s and was stopped on the host{}",
+                limit.as_secs(),
+                kept_note(&out)
+            ))
+        }
+        Ok(out) => Ok(out),
+        Err(RemoteError::Timeout { .. }) => Err(format!(
+            "{name} timed out: the host did not answer within {}s",
+            (limit + GRACE).as_secs()
+        )),
+        Err(e) => Err(format!("{name}: {e}")),
+    }
+}
+
+/// Says how much output there was when not all of it was kept.
+fn kept_note(out: &CmdOutput) -> String {
+    if out.omitted == 0 {
+        return String::new();
+    }
+    format!(
+        " ({} bytes of output in all; only its beginning and end were kept)",
+        out.bytes
+    )
+}
+
+/// `s` whole if short, else its first and last `max` characters.
+fn ends(s: &str, max: usize) -> String {
+    let s = s.trim();
+    let n = s.chars().count();
+    if n <= 2 * max + 5 {
         return s.to_owned();
     }
-    let cut = s
-        .char_indices()
-        .take_while(|(i, _)| *i < max)
-        .last()
-        .map_or(0, |(i, _)| i);
-    format!("{}... ({} bytes in all)", &s[..cut], s.len())
+    let head: String = s.chars().take(max).collect();
+    let tail: String = s.chars().skip(n - max).collect();
+    format!("{head} [...] {tail}")
 }
 
 /// The template variables of a handler run.

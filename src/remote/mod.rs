@@ -3,22 +3,23 @@
 //! once (sshd allows 10 sessions per connection), SFTP for uploads, and
 //! strict host key checking always.
 
+pub mod capture;
 pub mod ssh;
 
+pub use capture::Keep;
 pub use ssh::{CmdOutput, SshHost, Target};
 
 /// Failures reaching or using a host. Each names the host.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The host key is unknown or changed: nothing is sent to such a host.
-    #[error(
-        "{host}: host key verification failed (unknown or changed key); nothing was written. {detail}"
-    )]
+    #[error("{host}: host key verification failed: {reason}; nothing was written")]
     HostKey {
         /// Host.
         host: String,
-        /// What ssh said.
-        detail: String,
+        /// Which of the two, with the fingerprint and known_hosts line
+        /// where ssh named them.
+        reason: String,
     },
     /// The SSH connection could not be made.
     #[error("{host}: cannot connect over SSH: {detail}")]

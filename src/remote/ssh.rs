@@ -11,11 +11,16 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::RemoteError;
+use super::capture::{Capture, Keep};
 use crate::config::SshConfig;
 
 /// Channels used at once on one connection; sshd's `MaxSessions` is 10 and
 /// the SFTP subsystem takes one of them.
 pub const MAX_CHANNELS: usize = 8;
+
+/// How long closing a connection may take: a host that stopped answering
+/// must not keep the pulse from finishing.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -43,15 +48,20 @@ impl Target {
     }
 }
 
-/// A command's result.
+/// A command's result. Output is kept within the [`Keep`] the caller
+/// asked for; what was left out is marked in the text and counted.
 #[derive(Debug, Clone)]
 pub struct CmdOutput {
     /// Exit code; `None` when killed by a signal.
     pub code: Option<i32>,
-    /// Standard output.
+    /// Standard output (as kept).
     pub stdout: String,
-    /// Standard error.
+    /// Standard error (as kept).
     pub stderr: String,
+    /// Bytes the command printed in all, both streams.
+    pub bytes: u64,
+    /// Of those, bytes not kept.
+    pub omitted: u64,
 }
 
 impl CmdOutput {
@@ -79,6 +89,9 @@ impl CmdOutput {
 pub struct SshHost {
     /// Inventory name.
     pub host: String,
+    /// `ssh.command_timeout`: the bound on each of certbridge's own steps
+    /// on this host (probe, upload, switch).
+    pub command_timeout: Duration,
     session: Arc<Session>,
     channels: Arc<Semaphore>,
     sftp: OnceCell<Sftp>,
@@ -125,18 +138,33 @@ impl SshHost {
         };
         Ok(SshHost {
             host: target.host.clone(),
+            command_timeout: cfg.command_timeout,
             session: Arc::new(session),
             channels: Arc::new(Semaphore::new(MAX_CHANNELS)),
             sftp: OnceCell::new(),
         })
     }
 
-    /// Run `script` with `sh -c`, optionally feeding `stdin`, within `timeout`.
+    /// Run `script` with `sh -c`, optionally feeding `stdin`, within
+    /// `timeout`, keeping up to [`Keep::OWN_SCRIPT`] of its output.
     pub async fn run(
         &self,
         script: &str,
         stdin: Option<&[u8]>,
         timeout: Duration,
+    ) -> Result<CmdOutput, RemoteError> {
+        self.run_keeping(script, stdin, timeout, Keep::OWN_SCRIPT)
+            .await
+    }
+
+    /// Like [`SshHost::run`], keeping only `keep` of each output stream;
+    /// the rest is read and dropped, so the command still runs to its end.
+    pub async fn run_keeping(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+        keep: Keep,
     ) -> Result<CmdOutput, RemoteError> {
         let _permit = self.channels.acquire().await;
         let what = first_line(script);
@@ -154,23 +182,30 @@ impl SshHost {
                 what: what.clone(),
                 source,
             })?;
-            if let (Some(data), Some(mut w)) = (stdin, child.stdin().take()) {
-                // A failed write shows up as the command's failure below.
-                let _ = w.write_all(data).await;
-                let _ = w.shutdown().await;
-            }
-            let out = child
-                .wait_with_output()
-                .await
-                .map_err(|source| RemoteError::Command {
-                    host: self.host.clone(),
-                    what: what.clone(),
-                    source,
-                })?;
+            let input = child.stdin().take();
+            let feed = async move {
+                if let (Some(data), Some(mut w)) = (stdin, input) {
+                    // A failed write shows up as the command's failure.
+                    let _ = w.write_all(data).await;
+                    let _ = w.shutdown().await;
+                }
+            };
+            let (_, out, err) = tokio::join!(
+                feed,
+                Capture::read(child.stdout().take(), keep),
+                Capture::read(child.stderr().take(), keep),
+            );
+            let status = child.wait().await.map_err(|source| RemoteError::Command {
+                host: self.host.clone(),
+                what: what.clone(),
+                source,
+            })?;
             Ok(CmdOutput {
-                code: out.status.code(),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                code: status.code(),
+                stdout: out.text(),
+                stderr: err.text(),
+                bytes: out.total() + err.total(),
+                omitted: out.omitted() + err.omitted(),
             })
         };
         match tokio::time::timeout(timeout, fut).await {
@@ -207,7 +242,6 @@ impl SshHost {
         bytes: &[u8],
         timeout: Duration,
     ) -> Result<(), RemoteError> {
-        let sftp = self.sftp().await?;
         let p = path.display().to_string();
         let err = |what: &'static str| {
             let host = self.host.clone();
@@ -219,7 +253,10 @@ impl SshHost {
                 source,
             }
         };
+        // Starting SFTP is inside the bound too: a host that stalls before
+        // answering the subsystem request must time out, not hang the pulse.
         let fut = async {
+            let sftp = self.sftp().await?;
             let mut f = sftp
                 .options()
                 .write(true)
@@ -242,13 +279,14 @@ impl SshHost {
         }
     }
 
-    /// Close the connection (the master process exits).
+    /// Close the connection (the master process exits), each part within
+    /// a few seconds: a host that stopped answering is simply dropped.
     pub async fn close(self) {
         if let Some(sftp) = self.sftp.into_inner() {
-            let _ = sftp.close().await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, sftp.close()).await;
         }
         if let Ok(session) = Arc::try_unwrap(self.session) {
-            let _ = session.close().await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.close()).await;
         }
     }
 }
@@ -274,20 +312,78 @@ fn classify(host: &str, e: &openssh::Error) -> RemoteError {
         detail.push_str(&s.to_string());
         src = s.source();
     }
-    let detail = detail.trim().replace('\n', " ");
-    if detail.contains("Host key verification failed")
-        || detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+    classify_detail(host, detail.trim().replace('\n', " "))
+}
+
+fn classify_detail(host: &str, detail: String) -> RemoteError {
+    if detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || detail.contains("has changed and you have requested strict checking")
+    {
+        let presented = word_after(&detail, "sent by the remote host is")
+            .map(|f| format!(" ({})", f.trim_end_matches('.')))
+            .unwrap_or_default();
+        let line = detail
+            .find("Offending ")
+            .and_then(|at| word_after(&detail[at..], "key in"))
+            .unwrap_or("known_hosts");
+        RemoteError::HostKey {
+            host: host.to_owned(),
+            reason: format!(
+                "it presents a different key{presented} than {line} lists for it \
+                 (a reinstalled host, or a man in the middle); if the change is expected, \
+                 replace that line"
+            ),
+        }
+    } else if detail.contains("Host key verification failed")
         || detail.contains("No ED25519 host key is known")
         || detail.contains("host key for")
     {
         RemoteError::HostKey {
             host: host.to_owned(),
-            detail,
+            reason: format!("its key is not in known_hosts ({detail})"),
         }
     } else {
         RemoteError::Connect {
             host: host.to_owned(),
             detail,
         }
+    }
+}
+
+/// The whitespace-separated word after `marker` in `text`.
+fn word_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let at = text.find(marker)? + marker.len();
+    text[at..].split_whitespace().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(e: RemoteError) -> String {
+        match e {
+            RemoteError::HostKey { reason, .. } => reason,
+            other => panic!("not a host key error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_changed_key_names_the_presented_key_and_the_known_hosts_line() {
+        // What OpenSSH 9.2 prints, newlines folded.
+        let said = "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@ \
+            The fingerprint for the ED25519 key sent by the remote host is SHA256:Hmu6P4. \
+            Add correct host key in /etc/ssh/known_hosts to get rid of this message. \
+            Offending ED25519 key in /etc/ssh/known_hosts:5 remove with: \
+            Host key for [h]:22 has changed and you have requested strict checking.";
+        let r = reason(classify_detail("h", said.into()));
+        assert!(r.contains("different key (SHA256:Hmu6P4)"), "{r}");
+        assert!(r.contains("/etc/ssh/known_hosts:5"), "{r}");
+    }
+
+    #[test]
+    fn an_unknown_key_says_so() {
+        let said = "No ED25519 host key is known for [h]:22 and you have requested strict checking. Host key verification failed.";
+        let r = reason(classify_detail("h", said.into()));
+        assert!(r.starts_with("its key is not in known_hosts"), "{r}");
     }
 }
