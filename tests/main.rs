@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod lab_crash;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;
