@@ -90,8 +90,10 @@ fn gen_fleet(out: &Path, hosts: usize, certs: usize) -> PathBuf {
         "service/group_vars/letsencrypt.yaml",
         "letsencrypt_account_email: ops@example.org\n",
     );
-    let mut handlers =
-        String::from("actions:\n  reload:\n    run: systemctl reload apache2\nhandlers:\n");
+    // One action per certificate (not one shared, which would run once
+    // per host): the lab's stand-in then logs every certificate's run.
+    let mut actions = String::from("actions:\n");
+    let mut handlers = String::from("handlers:\n");
     let per_host = certs.div_ceil(hosts);
     for h in 0..hosts {
         let mut vars = String::from("letsencrypt_certs:\n");
@@ -103,20 +105,24 @@ fn gen_fleet(out: &Path, hosts: usize, certs: usize) -> PathBuf {
                 format!("c{c}.{}", host(h))
             };
             let _ = writeln!(vars, "  {key}:\n    - {first}\n    - www.{first}");
+            let _ = writeln!(
+                actions,
+                "  reload-{key}:\n    run: systemctl reload apache2"
+            );
             if h > 0 && c == 0 {
                 // A rolling restart across hosts, like gitea's.
                 let prev = format!("{}-c0", host(h - 1).replace('.', "-"));
                 let _ = writeln!(
                     handlers,
-                    "  letsencrypt updated {key}:\n    actions: [reload]\n    after: [letsencrypt updated {prev}]"
+                    "  letsencrypt updated {key}:\n    actions: [reload-{key}]\n    after: [letsencrypt updated {prev}]"
                 );
             } else {
-                let _ = writeln!(handlers, "  letsencrypt updated {key}: reload");
+                let _ = writeln!(handlers, "  letsencrypt updated {key}: reload-{key}");
             }
         }
         write(&format!("service/host_vars/{}.yaml", host(h)), &vars);
     }
-    write("handlers.yaml", &handlers);
+    write("handlers.yaml", &format!("{actions}{handlers}"));
     let template = crate::support::fleet::repo().join("templates/acme-zone.db.j2");
     write(
         "certbridge.yaml",
@@ -300,9 +306,7 @@ impl CrashLab {
                 "{host}: the deployed key of {first} does not match the served certificate"
             );
             // Its handler ran after the current version was switched in,
-            // even when the run that switched it died right after. (A
-            // host's certificates share one action, which runs once, so
-            // look for the reload it ends with.)
+            // even when the run that switched it died right after.
             let switched: f64 = self
                 .fl
                 .lab
@@ -318,7 +322,7 @@ impl CrashLab {
                 .lab
                 .handler_log(host)
                 .into_iter()
-                .filter(|(t, what)| what == "reload-nginx" && *t >= switched)
+                .filter(|(t, what)| what == key && *t >= switched)
                 .count();
             assert!(
                 ran > 0,
