@@ -171,6 +171,9 @@ pub async fn pulse(
     };
     let conns = connect(loaded, &in_scope).await;
     let facts = facts(loaded, &view, Some(&conns), options, now).await;
+    // Repair what a run killed mid-way left behind, before planning, so
+    // the plan sees the store as the hosts and the CA really are.
+    let view = recover(loaded, &store, view, &facts)?;
     let plan = plan::build(
         &loaded.config,
         &loaded.fleet,
@@ -182,6 +185,7 @@ pub async fn pulse(
     )
     .map_err(ExecuteError::Plan)?;
     stage("observe", &mut stages);
+    crate::fault::mark("planned");
     tracing::info!(
         issue = plan.summary.issue,
         renew = plan.summary.renew,
@@ -212,12 +216,31 @@ pub async fn pulse(
             },
         })
         .collect();
-    let issued = match zone_target(loaded, &requests).await {
-        Ok(target) => issue::run(&loaded.config, &target, &contact(loaded), &store, requests).await,
+    let dirty = issue::zone_dirty(&store);
+    let needs_zone = dirty || requests.iter().any(|r| !r.self_signed);
+    let issued = match zone_target(loaded, needs_zone).await {
+        Ok(target) => {
+            let mut issued =
+                issue::run(&loaded.config, &target, &contact(loaded), &store, requests).await;
+            // A run killed between publishing and cleaning up left TXT
+            // values in the zone; when this run did not rewrite it, clean
+            // it now rather than leave them until the next issuance.
+            if dirty && issued.dns.serial.is_none() {
+                match issue::clean_zone(&loaded.config, &target, &store).await {
+                    Ok(serial) => issued.dns.cleanup_serial = Some(serial),
+                    Err(e) => issued.dns.cleanup_error = Some(e),
+                }
+            }
+            issued
+        }
         Err(e) => issue::IssueReport::all_failed(&requests, &e),
     };
+    if let Some(e) = &issued.dns.cleanup_error {
+        tracing::warn!(error = %e, "the signing zone still holds old TXT values");
+    }
     update_breakers(&store, &plan, &issued, now);
     stage("issue", &mut stages);
+    crate::fault::mark("issued");
 
     // Deploy what was issued now and what the store has that hosts lack.
     let view = StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)?;
@@ -232,6 +255,7 @@ pub async fn pulse(
         .collect();
     let deployed = deploy_all(loaded, &store, &view, &conns, &to_deploy).await;
     stage("deploy", &mut stages);
+    crate::fault::mark("deployed");
 
     // Handlers: those whose files landed now, plus pending ones.
     let mut ready: BTreeSet<(String, String)> = deployed
@@ -268,6 +292,7 @@ pub async fn pulse(
     .await;
     record_handlers(&store, &outcomes);
     stage("handlers", &mut stages);
+    crate::fault::mark("handled");
     drop(live);
     for (_, c) in conns {
         if let Ok(ssh) = c
@@ -287,8 +312,8 @@ pub async fn pulse(
 }
 
 /// The signing zone: local, or on `dns.host` over SSH (connected only when
-/// something will be ordered).
-async fn zone_target(loaded: &Loaded, requests: &[IssueRequest]) -> Result<ZoneTarget, String> {
+/// the zone will be written: something is ordered, or old values remain).
+async fn zone_target(loaded: &Loaded, needed: bool) -> Result<ZoneTarget, String> {
     let dns = &loaded.config.dns;
     let zone = LocalZone {
         zone: dns.zone.clone(),
@@ -299,7 +324,7 @@ async fn zone_target(loaded: &Loaded, requests: &[IssueRequest]) -> Result<ZoneT
     let Some(host) = &dns.host else {
         return Ok(ZoneTarget::Local(zone));
     };
-    if requests.iter().all(|r| r.self_signed) {
+    if !needed {
         return Ok(ZoneTarget::Local(zone));
     }
     // The DNS primary may be in the inventory (address, port, user from it);
@@ -323,6 +348,50 @@ async fn zone_target(loaded: &Loaded, requests: &[IssueRequest]) -> Result<ZoneT
         zone,
         ssh: Arc::new(ssh),
     })
+}
+
+/// Bring the store in line with what a killed run left: journaled orders
+/// that were already stored are forgotten (or a later renewal would resume
+/// them and store the old certificate again), and files that landed on a
+/// host without being recorded are recorded, with their handler pending
+/// (the run died between the switch and the record, so the handler never
+/// ran). Returns the store as re-read.
+fn recover(
+    loaded: &Loaded,
+    store: &Store,
+    view: StoreView,
+    facts: &plan::Facts,
+) -> Result<StoreView, ExecuteError> {
+    store.prune_journal(&view);
+    let mut changed = false;
+    for ((host, key), fact) in &facts.hosts {
+        let Some(stored) = view.certs.get(key) else {
+            continue;
+        };
+        if *fact != plan::HostFact::Matches
+            || view
+                .deployed(host, key)
+                .is_some_and(|d| d.version == stored.version)
+        {
+            continue;
+        }
+        let Some(cert) = loaded.fleet.certs.iter().find(|c| &c.key == key) else {
+            continue;
+        };
+        let files = deploy::files_of(stored, cert.first())
+            .map(|f| f.into_iter().map(|f| (f.name, f.sha256)).collect())
+            .unwrap_or_default();
+        let handler = format!("{}{key}", crate::handlers::map::PREFIX);
+        tracing::info!(%host, cert = %key, version = %stored.version, "recording a deployment an interrupted run did not record");
+        if let Err(e) = store.adopt_deployment(host, key, &stored.version, files, &handler) {
+            tracing::warn!(%host, error = %e, "could not record the deployment");
+        }
+        changed = true;
+    }
+    if !changed {
+        return Ok(view);
+    }
+    StoreView::read(&loaded.config.state_dir).map_err(ExecuteError::Read)
 }
 
 /// Deploy each item's current stored version; returns outcomes by cert key.
@@ -383,6 +452,7 @@ async fn deploy_all(
                 bar.pb_inc(1);
                 match result {
                     Ok(files) => {
+                        crate::fault::point("after-switch");
                         if let Ok(mut rec) = record.lock() {
                             rec.deployed.insert(
                                 c.cert.clone(),

@@ -278,6 +278,7 @@ pub async fn run(
                                 Some(issued.order_url),
                             );
                             if stored.is_ok() {
+                                crate::fault::point("after-store");
                                 let _ = store.forget_order(&job.cert);
                             }
                             stored
@@ -322,6 +323,7 @@ pub async fn run(
     drop(span);
 
     if report.dns.serial.is_some() {
+        crate::fault::point("before-cleanup");
         match publish(config, zone_target, store, &[]).await {
             Ok(serial) => report.dns.cleanup_serial = Some(serial),
             Err(e) => report.dns.cleanup_error = Some(e),
@@ -552,6 +554,23 @@ fn save(
     })
 }
 
+/// Store file that exists while the signing zone may hold TXT values.
+const ZONE_DIRTY: &str = "dns/records-published";
+
+/// True when an earlier run published TXT values and did not clean them up.
+pub fn zone_dirty(store: &Store) -> bool {
+    store.read(ZONE_DIRTY).is_some()
+}
+
+/// Rewrite the zone without any TXT value (second serial bump); the serial.
+pub async fn clean_zone(
+    config: &Config,
+    target: &ZoneTarget,
+    store: &Store,
+) -> Result<u32, String> {
+    publish(config, target, store, &[]).await
+}
+
 /// Render, check, install and reload the zone with `records`; the serial.
 async fn publish(
     config: &Config,
@@ -577,11 +596,23 @@ async fn publish(
     );
     let text = zone::render(&config.dns.template, &config.dns.zone, serial, records)
         .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    // Marked before the zone can hold values, cleared once it holds none:
+    // a run killed in between leaves the mark, and the next one cleans.
+    if !records.is_empty()
+        && let Err(e) = store.write(ZONE_DIRTY, format!("{serial}\n").as_bytes())
+    {
+        tracing::warn!(error = %e, "could not mark the zone as holding TXT values");
+    }
     target
         .install(&text)
         .instrument(span)
         .await
         .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    if records.is_empty()
+        && let Err(e) = store.remove(ZONE_DIRTY)
+    {
+        tracing::warn!(error = %e, "could not clear the zone's TXT mark");
+    }
     if let Err(e) = store.write("dns/serial", format!("{serial}\n").as_bytes()) {
         tracing::warn!(error = %e, "could not record the zone serial");
     }

@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod docs;
+mod lab_crash;
 mod lab_faults_ca;
 mod lab_faults_dns;
 mod lab_faults_host;

@@ -11,6 +11,7 @@
 //!   hosts/<host>.json              what each host has, and pending handlers
 //!   breakers.json                  names on hold after repeated failed validations
 //!   dns/serial                     the last serial written to the signing zone
+//!   dns/records-published          present while the zone may hold TXT values
 //! ```
 //!
 //! Every write is a temp file in the same folder, fsync, rename; folders are
@@ -19,6 +20,7 @@
 
 pub mod breakers;
 mod read;
+mod recover;
 mod write;
 
 pub use read::{Deployed, HostRecord, StoreError, StoreView, StoredCert, read_host};

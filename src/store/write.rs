@@ -134,10 +134,12 @@ impl Store {
             std::process::id(),
             Timestamp::now()
         );
-        Ok(Store {
+        let store = Store {
             root: root.to_path_buf(),
             _lock: std::sync::Arc::new(lock),
-        })
+        };
+        store.sweep_temp();
+        Ok(store)
     }
 
     /// The store's folder.
@@ -235,6 +237,16 @@ impl Store {
             mkdir(parent)?;
         }
         write_atomic(&path, bytes)
+    }
+
+    /// Remove a file under the store root (gone already is fine).
+    pub fn remove(&self, rel: &str) -> Result<(), StoreWriteError> {
+        let path = self.root.join(rel);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().unwrap_or(&self.root)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&path)(e)),
+        }
     }
 
     /// Read a file under the store root, if present.
