@@ -19,6 +19,12 @@ use crate::diag::Problem;
 /// only cost memory.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Deepest `[`/`{` nesting let through to the YAML parser. Both libyaml and
+/// saphyr rescan every open flow collection for each token, so parsing time
+/// grows with the square of the depth (100,000 levels took minutes), while
+/// serde_yaml_ng rejects anything deeper than 128 levels anyway.
+pub const MAX_FLOW_DEPTH: usize = 512;
+
 /// One step in a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Seg {
@@ -63,19 +69,39 @@ pub struct YamlDoc {
 impl YamlDoc {
     /// Read and parse a file; I/O and syntax errors become a [`Problem`].
     pub fn load(path: &Path) -> Result<YamlDoc, Problem> {
+        use std::io::Read as _;
         let meta = std::fs::metadata(path)
             .map_err(|e| Problem::error(path, format!("cannot read: {e}")))?;
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(Problem::error(
-                path,
-                format!(
-                    "file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit",
-                    meta.len()
-                ),
-            ));
+        // A FIFO would block and /dev/zero never ends: only regular files.
+        if !meta.is_file() {
+            return Err(Problem::error(path, "not a regular file"));
         }
-        let source = std::fs::read_to_string(path)
+        let too_big = |len: u64| {
+            Problem::error(
+                path,
+                format!("file is {len} bytes, larger than the {MAX_FILE_BYTES}-byte limit"),
+            )
+        };
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(too_big(meta.len()));
+        }
+        // The file may grow between the stat and the read: read at most one
+        // byte past the limit.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
             .map_err(|e| Problem::error(path, format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_big(bytes.len() as u64));
+        }
+        let source = String::from_utf8(bytes).map_err(|e| {
+            let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            Problem::error(path, "not UTF-8 text").at(Some(line))
+        })?;
         YamlDoc::parse(path, source)
     }
 
@@ -84,6 +110,13 @@ impl YamlDoc {
         let value = if source.trim().is_empty() {
             Value::Null
         } else {
+            if let Some(line) = flow_too_deep(&source, MAX_FLOW_DEPTH) {
+                return Err(Problem::error(
+                    path,
+                    format!("invalid YAML: `[` and `{{` nested more than {MAX_FLOW_DEPTH} deep"),
+                )
+                .at(Some(line)));
+            }
             let mut v =
                 serde_yaml_ng::from_str::<Value>(&source).map_err(|e| syntax_problem(path, &e))?;
             // `<<: *anchor` merge keys, as Ansible applies them.
@@ -128,6 +161,76 @@ pub fn syntax_problem(path: &Path, err: &serde_yaml_ng::Error) -> Problem {
         None => text,
     };
     Problem::error(path, format!("invalid YAML: {text}")).at(err.location().map(|l| l.line()))
+}
+
+/// The line where flow collections (`[`, `{`) first nest deeper than `max`,
+/// as a YAML scanner would see them: brackets in quoted scalars and comments
+/// do not count, and a quote only opens a scalar where a scalar may start.
+/// This is a cheap linear guard in front of the quadratic parsers, not a
+/// parser: text it cannot classify counts as brackets, erring on "too deep".
+fn flow_too_deep(source: &str, max: usize) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    // The last significant byte before the current one (b'\n' at line start).
+    let mut prev = b'\n';
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => {
+                line += 1;
+                prev = b'\n';
+            }
+            b' ' | b'\t' | b'\r' => {}
+            b'#' if i == 0 || blank(bytes[i - 1]) => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\'' | b'"' if scalar_may_start(bytes, i, prev) => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\n' => line += 1,
+                        b'\\' if b == b'"' => i += 1,
+                        // `''` is an escaped quote inside single quotes.
+                        b'\'' if b == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                        c if c == b => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                prev = b;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+                prev = b;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                prev = b;
+            }
+            _ => prev = b,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Can a quoted scalar start at `i`? Only at the start of a node: the line's
+/// first token, or after `[`, `{`, `,`, or an indicator (`:`, `-`, `?`)
+/// followed by a blank. Elsewhere a quote is part of a plain scalar (`it's`).
+fn scalar_may_start(bytes: &[u8], i: usize, prev: u8) -> bool {
+    let blank_before = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r');
+    match prev {
+        b'\n' | b'[' | b'{' | b',' => true,
+        b':' | b'-' | b'?' => blank_before,
+        _ => false,
+    }
 }
 
 enum Frame {
@@ -281,5 +384,49 @@ all:
         )
         .expect("vault tag is not fatal");
         assert!(matches!(doc.value["secret"], Value::Tagged(_)));
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let start = std::time::Instant::now();
+        for text in [
+            "a: ".to_owned() + &"[".repeat(100_000) + &"]".repeat(100_000),
+            "x:\n  y: ".to_owned() + &"{a: ".repeat(100_000) + "1" + &"}".repeat(100_000),
+            // Quotes that only look like quotes do not hide brackets.
+            "a: it's\nb: ".to_owned() + &"[".repeat(100_000),
+            "a: [x 'y, ".to_owned() + &"[".repeat(100_000),
+        ] {
+            let err = YamlDoc::parse(Path::new("deep.yaml"), text).expect_err("too deep");
+            assert!(err.message.contains("nested more than 512"), "{err}");
+            assert!(err.line.is_some(), "{err}");
+        }
+        // Linear: the parser never sees the 100,000 levels.
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn brackets_in_quotes_comments_and_ranges_do_not_count() {
+        let many = "[".repeat(2000);
+        let text = format!(
+            "a: '{many}'\nb: \"{many}\"\n# {many}\nweb[01:03].x.org: {{k: [1, [2]]}}\nc: 'it''s {many}'\n"
+        );
+        let doc = YamlDoc::parse(Path::new("ok.yaml"), text).expect("valid");
+        assert_eq!(doc.value["c"].as_str().map(str::len), Some(2005));
+    }
+
+    #[test]
+    fn odd_files_are_problems_not_panics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin.yaml");
+        std::fs::write(&bin, b"a: 1\nb: \xff\xfe\n").expect("write");
+        let err = YamlDoc::load(&bin).expect_err("not UTF-8");
+        assert_eq!(
+            (err.message.as_str(), err.line),
+            ("not UTF-8 text", Some(2))
+        );
+        let err = YamlDoc::load(dir.path()).expect_err("a directory");
+        assert!(err.message.contains("not a regular file"), "{err}");
+        let err = YamlDoc::load(Path::new("/dev/zero")).expect_err("a device");
+        assert!(err.message.contains("not a regular file"), "{err}");
     }
 }
