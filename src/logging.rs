@@ -24,6 +24,13 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
+    // The log file keeps info and above even under -q, and follows -vv and
+    // -vvv for a debugging run.
+    let file_level = match verbose {
+        0 | 1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
     let filter = EnvFilter::try_from_env("CERTBRIDGE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("certbridge={level}")));
     if std::io::stderr().is_terminal() && !quiet {
@@ -42,7 +49,7 @@ pub fn init(verbose: u8, quiet: bool) {
         let _ = tracing_subscriber::registry()
             .with(stderr)
             .with(bars.with_filter(EnvFilter::new("certbridge=info")))
-            .with(file_layer())
+            .with(file_layer(file_level))
             .try_init();
     } else {
         let stderr = tracing_subscriber::fmt::layer()
@@ -52,13 +59,13 @@ pub fn init(verbose: u8, quiet: bool) {
             .with_filter(filter);
         let _ = tracing_subscriber::registry()
             .with(stderr)
-            .with(file_layer())
+            .with(file_layer(file_level))
             .try_init();
     }
 }
 
-/// The log file gets info and above, whatever `-q` says.
-fn file_layer<S>() -> impl tracing_subscriber::Layer<S>
+/// The log file gets `level` and above, whatever `-q` says.
+fn file_layer<S>(level: &str) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -66,7 +73,7 @@ where
         .with_writer(FileWriter)
         .with_ansi(false)
         .with_target(false)
-        .with_filter(EnvFilter::new("certbridge=info"))
+        .with_filter(EnvFilter::new(format!("certbridge={level}")))
 }
 
 /// Start appending log lines to `path` (creating its folder).
