@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal as _, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
@@ -82,7 +83,14 @@ pub fn open_log_file(path: Option<&Path>) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match OpenOptions::new().create(true).append(true).open(path) {
+    // Not world-readable or writable whatever the umask: it names hosts,
+    // names and errors, and nobody else should write lines into it.
+    match OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+    {
         Ok(f) => {
             let _ = LOG_FILE.set(Mutex::new(f));
         }

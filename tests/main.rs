@@ -6,6 +6,8 @@
 mod support;
 
 mod cli;
+mod hostile;
 mod lab_pulse;
+mod lab_secrets;
 mod lab_selftest;
 mod plan_snapshots;
