@@ -117,10 +117,32 @@ impl YamlDoc {
                 )
                 .at(Some(line)));
             }
-            let mut v =
-                serde_yaml_ng::from_str::<Value>(&source).map_err(|e| syntax_problem(path, &e))?;
+            let mut v = serde_yaml_ng::from_str::<Value>(&source).map_err(|e| {
+                let p = syntax_problem(path, &e);
+                if p.line.is_none() && p.message.contains("more than one document") {
+                    // libyaml gives no position here; point at the second
+                    // document so the operator sees the stray `---` (or
+                    // the text that ended the first one).
+                    return Problem::error(
+                        path,
+                        "invalid YAML: a second document starts by this line; certbridge reads one document per file",
+                    )
+                    .at(second_document_line(&source));
+                }
+                p
+            })?;
             // `<<: *anchor` merge keys, as Ansible applies them.
-            v.apply_merge().map_err(|e| syntax_problem(path, &e))?;
+            if let Err(e) = v.apply_merge() {
+                // serde_yaml_ng knows no position for this one: find the
+                // offending `<<` ourselves.
+                // apply_merge has consumed the key: look at a fresh parse.
+                let mut p = syntax_problem(path, &e);
+                let fresh = serde_yaml_ng::from_str::<Value>(&source).unwrap_or(Value::Null);
+                if let Some(at) = bad_merge(&fresh, &mut Vec::new()) {
+                    p.line = build_index(&source).get(&at).copied();
+                }
+                return Err(p);
+            }
             v
         };
         Ok(YamlDoc {
@@ -161,6 +183,66 @@ pub fn syntax_problem(path: &Path, err: &serde_yaml_ng::Error) -> Problem {
         None => text,
     };
     Problem::error(path, format!("invalid YAML: {text}")).at(err.location().map(|l| l.line()))
+}
+
+/// The line where a second YAML document starts, if there is one.
+/// The path of the first `<<` whose value is not a mapping or a list of
+/// mappings (what `apply_merge` refuses).
+fn bad_merge(v: &Value, path: &mut YPath) -> Option<YPath> {
+    match v {
+        Value::Mapping(m) => {
+            for (k, x) in m {
+                let key = k.as_str().unwrap_or("?").to_owned();
+                path.push(Seg::Key(key.clone()));
+                let ok = match x {
+                    Value::Mapping(_) => true,
+                    Value::Sequence(s) => s.iter().all(Value::is_mapping),
+                    _ => false,
+                };
+                if key == "<<" && !ok {
+                    return Some(path.clone());
+                }
+                if let Some(found) = bad_merge(x, path) {
+                    return Some(found);
+                }
+                path.pop();
+            }
+            None
+        }
+        Value::Sequence(s) => s.iter().enumerate().find_map(|(i, x)| {
+            path.push(Seg::Index(i));
+            let found = bad_merge(x, path);
+            path.pop();
+            found
+        }),
+        Value::Tagged(t) => bad_merge(&t.value, path),
+        _ => None,
+    }
+}
+
+/// Where saphyr fails first, that line instead.
+fn second_document_line(source: &str) -> Option<usize> {
+    let mut starts = 0;
+    for event in Parser::new_from_str(source) {
+        match event {
+            Ok((Event::DocumentStart(_), span)) => {
+                starts += 1;
+                if starts == 2 {
+                    return Some(span.start.line());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Some(e.marker().line()),
+        }
+    }
+    // The parsers disagree on where the first document ends; the second
+    // starts by the last line with text at the latest.
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, _)| i + 1)
+        .last()
 }
 
 /// The line where flow collections (`[`, `{`) first nest deeper than `max`,
@@ -412,6 +494,14 @@ all:
         );
         let doc = YamlDoc::parse(Path::new("ok.yaml"), text).expect("valid");
         assert_eq!(doc.value["c"].as_str().map(str::len), Some(2005));
+    }
+
+    #[test]
+    fn a_second_document_is_named_by_line() {
+        let err = YamlDoc::parse(Path::new("two.yaml"), "a: 1\n---\nb: 2\n".to_owned())
+            .expect_err("two documents");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("second document"), "{err}");
     }
 
     #[test]
