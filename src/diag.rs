@@ -101,7 +101,23 @@ const MAX_MESSAGE: usize = 600;
 
 /// `text` cut to about `max` bytes (on a character boundary), saying how
 /// long it was.
+/// Control characters (an ESC sequence in a key, a newline in a name) are
+/// shown escaped, so input cannot rewrite the operator's terminal or fake
+/// another problem line.
 fn elide(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        let escaped: String = text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        return elide(&escaped, max).into_owned().into();
+    }
     if text.len() <= max {
         return text.into();
     }
@@ -185,7 +201,7 @@ mod tests {
         let name = "é".repeat(100_000);
         let p = Problem::error("h.yaml", format!("`{name}` is bad"))
             .at(Some(3))
-            .item(name.clone());
+            .item(name);
         let text = p.to_string();
         assert!(text.starts_with("h.yaml:3: éé"), "{text}");
         assert!(text.len() < 1_000, "{}", text.len());
