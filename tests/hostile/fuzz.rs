@@ -81,6 +81,27 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..512)
 }
 
+/// Arbitrary YAML structures (JSON is YAML): scalars of every kind, lists
+/// and mappings nested a few levels, keys drawn from what the files know.
+fn tree() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value as J;
+    let leaf = prop_oneof![
+        Just(J::Null),
+        any::<bool>().prop_map(J::Bool),
+        any::<i64>().prop_map(|n| J::from(n)),
+        any::<f64>().prop_map(|f| J::from(f)),
+        token().prop_map(J::String),
+        any::<String>().prop_map(J::String),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(J::Array),
+            prop::collection::vec((token(), inner), 0..6)
+                .prop_map(|kv| J::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
 /// Load `mini` and check the outcome is a value, never a panic; a refusal
 /// names a file inside the fleet folder on every problem.
 fn loads_or_names_a_file(mini: &Mini) {
@@ -141,6 +162,33 @@ proptest! {
         let mini = Mini::new();
         let base = std::fs::read_to_string(mini.path(FILES[which])).unwrap_or_default();
         mini.write(FILES[which], format!("{base}{text}"));
+        loads_or_names_a_file(&mini);
+    }
+
+    #[test]
+    fn arbitrary_structures_in_any_file(which in 0..FILES.len(), value in tree()) {
+        let mini = Mini::new();
+        mini.write(FILES[which], value.to_string());
+        loads_or_names_a_file(&mini);
+    }
+
+    #[test]
+    fn arbitrary_structures_under_known_keys(
+        which in 0..FILES.len(),
+        key in token(),
+        value in tree(),
+    ) {
+        // A valid file with one known key's value replaced: reaches the
+        // type checks of each section.
+        let mini = Mini::new();
+        let base = std::fs::read_to_string(mini.path(FILES[which])).unwrap_or_default();
+        let mut doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&base).unwrap_or(serde_yaml_ng::Value::Null);
+        let value = serde_yaml_ng::to_value(&value).expect("any JSON value is a YAML value");
+        if let Some(m) = doc.as_mapping_mut() {
+            m.insert(serde_yaml_ng::Value::String(key), value);
+        }
+        mini.write(FILES[which], serde_yaml_ng::to_string(&doc).expect("yaml"));
         loads_or_names_a_file(&mini);
     }
 
