@@ -88,8 +88,8 @@ fn tree() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(J::Null),
         any::<bool>().prop_map(J::Bool),
-        any::<i64>().prop_map(|n| J::from(n)),
-        any::<f64>().prop_map(|f| J::from(f)),
+        any::<i64>().prop_map(J::from),
+        any::<f64>().prop_map(J::from),
         token().prop_map(J::String),
         any::<String>().prop_map(J::String),
     ];
