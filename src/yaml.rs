@@ -129,6 +129,19 @@ impl YamlDoc {
                     )
                     .at(second_document_line(&source));
                 }
+                if p.line.is_none() && p.message.contains("repetition limit") {
+                    // An alias bomb ("billion laughs"): serde_yaml_ng stops
+                    // expanding, without a position; name the first alias.
+                    let first_alias = Parser::new_from_str(&source)
+                        .map_while(Result::ok)
+                        .find(|(e, _)| matches!(e, Event::Alias(_)))
+                        .map(|(_, span)| span.start.line());
+                    return Problem::error(
+                        path,
+                        "invalid YAML: aliases (`*name`) expand to too much; the first is on this line",
+                    )
+                    .at(first_alias);
+                }
                 p
             })?;
             // `<<: *anchor` merge keys, as Ansible applies them.
@@ -494,6 +507,20 @@ all:
         );
         let doc = YamlDoc::parse(Path::new("ok.yaml"), text).expect("valid");
         assert_eq!(doc.value["c"].as_str().map(str::len), Some(2005));
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_with_a_line() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (prev, n) in ('a'..='h').zip('b'..='i') {
+            text.push_str(&format!(
+                "{n}: &{n} [{}]\n",
+                vec![format!("*{prev}"); 9].join(", ")
+            ));
+        }
+        let err = YamlDoc::parse(Path::new("bomb.yaml"), text).expect_err("bomb");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("expand to too much"), "{err}");
     }
 
     #[test]
