@@ -14,6 +14,8 @@ use serde_yaml_ng::Value;
 use crate::diag::{InputError, Problems};
 use crate::yaml::{Seg, YamlDoc};
 
+mod check;
+
 /// Default config location (`--config` and `CERTBRIDGE_CONFIG` override it).
 pub const DEFAULT_CONFIG: &str = "/etc/certbridge/certbridge.yaml";
 
@@ -517,6 +519,7 @@ impl Config {
                 .item("dns.zone"),
             );
         }
+        check::check_strings(doc, &raw, problems);
         for (key, cmd, needs) in [
             (
                 "check_command",

@@ -88,10 +88,44 @@ impl fmt::Display for Problem {
             f.write_str("warning: ")?;
         }
         if let Some(item) = &self.item {
-            write!(f, "{item}: ")?;
+            write!(f, "{}: ", elide(item, MAX_ITEM))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&elide(&self.message, MAX_MESSAGE))
     }
+}
+
+/// Longest item and message shown on a terminal; a 100,000-character host
+/// name is still named, without burying every other problem.
+const MAX_ITEM: usize = 120;
+const MAX_MESSAGE: usize = 600;
+
+/// `text` cut to about `max` bytes (on a character boundary), saying how
+/// long it was.
+/// Control characters (an ESC sequence in a key, a newline in a name) are
+/// shown escaped, so input cannot rewrite the operator's terminal or fake
+/// another problem line.
+fn elide(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        let escaped: String = text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        return elide(&escaped, max).into_owned().into();
+    }
+    if text.len() <= max {
+        return text.into();
+    }
+    let cut = (0..=max)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}... ({} characters)", &text[..cut], text.chars().count()).into()
 }
 
 /// Every problem found while loading, in the order found.
@@ -155,5 +189,23 @@ impl InputError {
         InputError {
             problems: vec![problem],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_items_and_messages_are_cut_on_a_char_boundary() {
+        let name = "é".repeat(100_000);
+        let p = Problem::error("h.yaml", format!("`{name}` is bad"))
+            .at(Some(3))
+            .item(name);
+        let text = p.to_string();
+        assert!(text.starts_with("h.yaml:3: éé"), "{text}");
+        assert!(text.len() < 1_000, "{}", text.len());
+        assert!(text.contains("(100000 characters)"), "{text}");
+        assert!(text.contains("(100009 characters)"), "{text}");
     }
 }

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::diag::{InputError, Problem, Problems};
 use crate::handlers::HandlerMap;
 use crate::inventory::Inventory;
-use crate::inventory::fleet::Fleet;
+use crate::inventory::fleet::{Fleet, FleetHost};
 
 /// Everything loaded and validated.
 #[derive(Debug)]
@@ -32,6 +32,17 @@ pub fn load(path: &Path) -> Result<Loaded, InputError> {
     let mut problems = Problems::default();
     let inventory = Inventory::load(&config.inventory, &mut problems);
     let fleet = Fleet::from_inventory(&inventory, &config, &mut problems);
+    // The DNS primary's address, port and user come from the inventory too
+    // and reach `ssh` just the same: check them here, before any effect.
+    if let Some(host) = config
+        .dns
+        .host
+        .as_deref()
+        .and_then(|h| inventory.hosts.get(h))
+        && !fleet.hosts.contains_key(&host.name)
+    {
+        FleetHost::from_host(host, &mut problems);
+    }
     let keys: BTreeSet<String> = fleet.certs.iter().map(|c| c.key.clone()).collect();
     // Keys of every host, excluded ones included: their handlers are not stale.
     let known: BTreeSet<String> = inventory

@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal as _, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
@@ -24,6 +25,13 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
+    // The log file keeps info and above even under -q, and follows -vv and
+    // -vvv for a debugging run.
+    let file_level = match verbose {
+        0 | 1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
     let filter = EnvFilter::try_from_env("CERTBRIDGE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("certbridge={level}")));
     if std::io::stderr().is_terminal() && !quiet {
@@ -42,7 +50,7 @@ pub fn init(verbose: u8, quiet: bool) {
         let _ = tracing_subscriber::registry()
             .with(stderr)
             .with(bars.with_filter(EnvFilter::new("certbridge=info")))
-            .with(file_layer())
+            .with(file_layer(file_level))
             .try_init();
     } else {
         let stderr = tracing_subscriber::fmt::layer()
@@ -52,13 +60,13 @@ pub fn init(verbose: u8, quiet: bool) {
             .with_filter(filter);
         let _ = tracing_subscriber::registry()
             .with(stderr)
-            .with(file_layer())
+            .with(file_layer(file_level))
             .try_init();
     }
 }
 
-/// The log file gets info and above, whatever `-q` says.
-fn file_layer<S>() -> impl tracing_subscriber::Layer<S>
+/// The log file gets `level` and above, whatever `-q` says.
+fn file_layer<S>(level: &str) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -66,7 +74,7 @@ where
         .with_writer(FileWriter)
         .with_ansi(false)
         .with_target(false)
-        .with_filter(EnvFilter::new("certbridge=info"))
+        .with_filter(EnvFilter::new(format!("certbridge={level}")))
 }
 
 /// Start appending log lines to `path` (creating its folder).
@@ -75,7 +83,14 @@ pub fn open_log_file(path: Option<&Path>) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match OpenOptions::new().create(true).append(true).open(path) {
+    // Not world-readable or writable whatever the umask: it names hosts,
+    // names and errors, and nobody else should write lines into it.
+    match OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+    {
         Ok(f) => {
             let _ = LOG_FILE.set(Mutex::new(f));
         }

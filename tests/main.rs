@@ -7,10 +7,12 @@ mod support;
 
 mod cli;
 mod docs;
+mod hostile;
 mod lab_crash;
 mod lab_faults_ca;
 mod lab_faults_dns;
 mod lab_faults_host;
 mod lab_pulse;
+mod lab_secrets;
 mod lab_selftest;
 mod plan_snapshots;

@@ -135,7 +135,8 @@ impl HandlerMap {
                 kp.push(Seg::Key(k.to_owned()));
                 match (k, v) {
                     ("run" | "only_if", Value::String(cmd)) => {
-                        if let Err(e) = super::command::check(cmd) {
+                        if let Err(e) = super::command::check(cmd).and_then(|()| trial_render(cmd))
+                        {
                             problems
                                 .push(doc.problem(&kp, format!("`{k}`: {e}")).item(item.clone()));
                         }
@@ -346,6 +347,20 @@ impl HandlerMap {
         out.sort();
         out
     }
+}
+
+/// Render `cmd` once with sample values, so that what only fails when
+/// rendering (`{% include %}` with no templates to include, a filter on the
+/// wrong type) is an input error now, not a failed handler in a pulse.
+fn trial_render(cmd: &str) -> Result<(), String> {
+    let ctx = minijinja::context! {
+        host => "host.example.org", cert => "cert-key", first => "www.example.org",
+        domains => vec!["www.example.org", "example.org"], cert_dir => "/etc/letsencrypt-certs/www.example.org",
+        key_file => "/k", cert_file => "/c", ca_file => "/a", fullchain_file => "/f",
+    };
+    super::command::render(cmd, &ctx)
+        .map(drop)
+        .map_err(|e| format!("does not render: {e}"))
 }
 
 fn section<'a>(

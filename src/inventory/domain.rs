@@ -155,6 +155,68 @@ pub fn check_cert_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Check an inventory host name of a host that gets certificates: it names
+/// the host's file in the store (`hosts/<host>.json`) and, without
+/// `ansible_host`, is the SSH destination, so it must be a plain name.
+pub fn check_host_name(name: &str) -> Result<(), String> {
+    check_token(name, "host name", MAX_NAME, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+    })?;
+    if name.starts_with('.') || name.contains("..") {
+        return Err(format!(
+            "host name `{name}` starts with a dot or contains `..`"
+        ));
+    }
+    Ok(())
+}
+
+/// Check an SSH address (`ansible_host`, `dns.host`): a host name or an IP
+/// address. It is handed to `ssh` as its destination, where a leading `-`
+/// would be read as an option and `@` as a user.
+pub fn check_address(addr: &str) -> Result<(), String> {
+    check_token(addr, "address", MAX_NAME, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')
+    })
+}
+
+/// Check an SSH login name (`ansible_user`, `ssh.user`).
+pub fn check_user(user: &str) -> Result<(), String> {
+    check_token(user, "user name", 64, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+    })
+}
+
+fn check_token(
+    text: &str,
+    what: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(), String> {
+    if text.is_empty() {
+        return Err(format!("empty {what}"));
+    }
+    if text.len() > max {
+        return Err(format!(
+            "{what} is {} characters long; at most {max}",
+            text.len()
+        ));
+    }
+    if text.starts_with('-') {
+        return Err(format!(
+            "{what} `{}` starts with `-`, which ssh would read as an option",
+            text.escape_default()
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| !allowed(*c)) {
+        return Err(format!(
+            "{what} `{}` contains `{}`; use letters, digits, `.`, `-` and `_`",
+            text.escape_default(),
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

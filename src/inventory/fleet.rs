@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_yaml_ng::Value;
 
-use super::domain::{check_cert_key, check_cert_name, split_port};
+use super::domain::{
+    check_address, check_cert_key, check_cert_name, check_host_name, check_user, split_port,
+};
 use super::vars::{HostVars, Var};
 use super::{Host, Inventory};
 use crate::config::Config;
@@ -44,9 +46,10 @@ impl FleetHost {
         let v = &host.vars;
         FleetHost {
             name: host.name.clone(),
-            address: string_var(v, "ansible_host", problems).unwrap_or_else(|| host.name.clone()),
+            address: checked_var(v, "ansible_host", check_address, problems)
+                .unwrap_or_else(|| host.name.clone()),
             port: port_var(v, problems),
-            user: string_var(v, "ansible_user", problems),
+            user: checked_var(v, "ansible_user", check_user, problems),
             staging: bool_var(v, "letsencrypt_use_staging", problems),
             self_sign: bool_var(v, "letsencrypt_self_sign_only", problems),
             account_email: string_var(v, "letsencrypt_account_email", problems),
@@ -121,6 +124,16 @@ impl Fleet {
         let mut seen_keys: BTreeMap<String, (String, Var)> = BTreeMap::new();
         for host in inv.select(&config.group, &config.exclude_groups) {
             let v = &host.vars;
+            if let Err(e) = check_host_name(&host.name) {
+                // The name's own line is not tracked; its certificates' is
+                // where an operator looks, else the config's group.
+                let problem = match v.get("letsencrypt_certs") {
+                    Some(var) => var.problem(&[], e),
+                    None => Problem::error(&config.path, e),
+                };
+                problems.push(problem.item(format!("host {}", host.name)));
+                continue;
+            }
             let fh = FleetHost::from_host(host, problems);
             for cert in certs_of(&host.name, v, problems) {
                 let var = &v["letsencrypt_certs"];
@@ -289,6 +302,26 @@ fn string_var(vars: &HostVars, key: &str, problems: &mut Problems) -> Option<Str
         Value::Null => None,
         _ => {
             problems.push(var.problem(&[], format!("{key} must be a string")));
+            None
+        }
+    }
+}
+
+/// A string variable that must also pass `check`; a failing one is reported
+/// and not used.
+fn checked_var(
+    vars: &HostVars,
+    key: &str,
+    check: fn(&str) -> Result<(), String>,
+    problems: &mut Problems,
+) -> Option<String> {
+    let value = string_var(vars, key, problems)?;
+    match check(&value) {
+        Ok(()) => Some(value),
+        Err(e) => {
+            if let Some(var) = vars.get(key) {
+                problems.push(var.problem(&[], format!("{key}: {e}")));
+            }
             None
         }
     }

@@ -8,7 +8,7 @@
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -114,7 +114,11 @@ impl Store {
             .truncate(false)
             .read(true)
             .write(true)
+            .mode(0o600)
             .open(&path)
+            .map_err(io(&path))?;
+        // A lock file created under umask 000 by an older run is fixed too.
+        lock.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(io(&path))?;
         match lock.try_lock() {
             Ok(()) => {}
