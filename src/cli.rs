@@ -47,8 +47,15 @@ pub enum Command {
     Renew(RenewArgs),
     /// Validate config, inventory and handler map.
     Check(CheckArgs),
-    /// Per certificate: expiry, where deployed, pending work, last error.
+    /// Per certificate: expiry, where deployed, pending work, last error;
+    /// exit 1 when a host's certificate is in the danger zone.
     Status(StatusArgs),
+    /// Print (or with --write, write) the metrics textfile or certcheck list.
+    Export(ExportArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one per command to a folder).
+    Manpage(ManpageArgs),
 }
 
 /// Which hosts and certificates.
@@ -117,6 +124,47 @@ pub struct StatusArgs {
     /// Ansible-style host pattern(s).
     #[arg(long, value_name = "PATTERN")]
     pub limit: Option<String>,
+    /// Exit 1 when a host's certificate expires within this (e.g. 7d, 36h);
+    /// overrides `danger_zone` from the config.
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub danger_zone: Option<std::time::Duration>,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Which file.
+    #[arg(value_enum)]
+    pub what: Export,
+    /// Write it (atomically) to the path the config names instead of stdout.
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// The files `pulse` writes for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Export {
+    /// Prometheus textfile (`metrics_file`).
+    Metrics,
+    /// ssl-cert-check `name port` list (`certcheck_file`).
+    Certcheck,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `manpage`.
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write `certbridge.1` and one `certbridge-<command>.1` per command
+    /// into this folder instead of printing `certbridge.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]
