@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Central ACME certificates for an Ansible-managed fleet: one DNS update,
 /// every order at once, SSH deployment and ordered handlers.
 #[derive(Debug, Parser)]
-#[command(name = "certbridge", version = crate::VERSION, propagate_version = true)]
+#[command(
+    name = "certbridge",
+    version = crate::VERSION,
+    propagate_version = true,
+    after_long_help = EXIT_CODES
+)]
 pub struct Cli {
     /// Config file.
     #[arg(long, global = true, env = "CERTBRIDGE_CONFIG", default_value = crate::config::DEFAULT_CONFIG, value_name = "FILE")]
@@ -26,6 +31,18 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Shown by `--help` and in the man page.
+const EXIT_CODES: &str = "Exit codes:
+  0   success
+  1   runtime failure: some certificate, host or handler failed (the rest was done);
+      `status`: a host's certificate expires within the danger zone
+  2   bad input (usage, config, inventory, handler map); nothing was changed
+  3   `plan --detailed-exitcode`: the plan has changes
+  75  another run holds the store lock; nothing was done (try again later)
+
+Files: /etc/certbridge/certbridge.yaml (or --config, CERTBRIDGE_CONFIG); state_dir
+(default /var/lib/certbridge); log_file, metrics_file and certcheck_file as configured.";
 
 /// Result format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

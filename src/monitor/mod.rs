@@ -128,3 +128,6 @@ pub fn write_public(path: &Path, bytes: &[u8]) -> Result<(), MonitorError> {
         .and_then(|d| d.sync_all())
         .map_err(err)
 }
+
+#[cfg(test)]
+mod tests;
