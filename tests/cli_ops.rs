@@ -396,3 +396,67 @@ fn build_version_falls_back_to_unknown_outside_its_own_checkout() {
         here.watch
     );
 }
+
+#[test]
+fn a_pulse_that_cannot_read_the_store_counts_the_failure_and_says_the_files_are_stale() {
+    let s = fleet_near_expiry();
+    s.edit(
+        "certbridge.yaml",
+        "metrics_file: null",
+        "metrics_file: textfile/certbridge.prom",
+    );
+    s.cmd(&["export", "metrics", "--write"]).assert().code(0);
+    let before = std::fs::read_to_string(s.path("textfile/certbridge.prom")).expect("written");
+    std::fs::write(s.path("state/hosts/nb01.opendev.org.json"), "{not json").expect("corrupt");
+    for _ in 0..2 {
+        s.cmd(&["pulse"]).assert().code(1).stderr(
+            predicate::str::contains("reading the central store")
+                .and(predicate::str::contains("monitoring files not written")),
+        );
+    }
+    // The old file stays (node_exporter's mtime shows its age) ...
+    assert_eq!(
+        std::fs::read_to_string(s.path("textfile/certbridge.prom")).expect("still there"),
+        before
+    );
+    // ... and the failures are counted for when the store is readable again.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("state/monitor.json")).expect("monitor.json"),
+    )
+    .expect("json");
+    assert_eq!(state["pulse"]["success"], false);
+    assert_eq!(state["pulse"]["consecutive_failures"], 2);
+    assert!(
+        state["pulse"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("nb01.opendev.org.json")),
+        "{state}"
+    );
+}
+
+#[test]
+fn export_metrics_write_matches_what_it_prints() {
+    let s = fleet_near_expiry();
+    s.edit(
+        "certbridge.yaml",
+        "metrics_file: null",
+        "metrics_file: textfile/certbridge.prom",
+    );
+    let printed = s
+        .cmd(&["export", "metrics"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    s.cmd(&["export", "metrics", "--write"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("wrote "));
+    let path = s.path("textfile/certbridge.prom");
+    assert_eq!(std::fs::read(&path).expect("written"), printed);
+    assert_eq!(
+        std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
+        0o644
+    );
+}

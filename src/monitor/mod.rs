@@ -54,16 +54,24 @@ pub fn after_pulse(loaded: &Loaded, outcome: &PulseOutcome<'_>) -> Result<bool, 
         }
         Err(e) => return Err(MonitorError::Store(e)),
     };
-    let view = StoreView::read(root).map_err(MonitorError::Read)?;
+    // The counters are kept even when the store cannot be read (the
+    // pulse failed on exactly that); only the files need the store.
+    let view = StoreView::read(root);
     let mut state = state::read(root);
     let keys: Vec<&str> = loaded.fleet.certs.iter().map(|c| c.key.as_str()).collect();
     let now = Timestamp::now();
-    state.record(outcome, &view, &keys, now);
+    state.record(
+        outcome,
+        view.as_ref().unwrap_or(&StoreView::default()),
+        &keys,
+        now,
+    );
     let mut json = serde_json::to_vec_pretty(&state).unwrap_or_default();
     json.push(b'\n');
     store
         .write(state::FILE, &json)
         .map_err(MonitorError::Store)?;
+    let view = view.map_err(MonitorError::Read)?;
     write_configured(loaded, &view, &state, now)?;
     drop(store);
     Ok(true)
