@@ -95,6 +95,7 @@ for page in "$root"/usr/local/share/man/man1/*.1; do
   [ -z "$warnings" ] || { echo "$page: $warnings" >&2; exit 1; }
 done
 MANPATH=$root/usr/local/share/man man -w certbridge-status >/dev/null
+"$bin" manpage | LC_ALL=C.UTF-8 MANWIDTH=80 man -l - | grep -q "75  another run holds the store lock"
 ok "man pages render cleanly ($(ls "$root"/usr/local/share/man/man1 | wc -l) pages)"
 
 # --- metrics: promtool and node_exporter's textfile collector -------------
