@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod cli_ops;
+mod cli_tools;
 mod lab_monitor;
 mod lab_pulse;
 mod lab_selftest;

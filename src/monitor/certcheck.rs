@@ -47,3 +47,90 @@ pub fn render(fleet: &Fleet) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::fleet::{Certificate, FleetHost, NameEntry};
+
+    fn host(name: &str, extra: &[&str]) -> FleetHost {
+        FleetHost {
+            name: name.into(),
+            address: name.into(),
+            port: None,
+            user: None,
+            staging: false,
+            self_sign: false,
+            account_email: None,
+            certcheck_additional: extra.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn cert(key: &str, host: &str, names: &[(&str, Option<u16>)]) -> Certificate {
+        Certificate {
+            key: key.into(),
+            host: host.into(),
+            names: names
+                .iter()
+                .map(|(n, p)| NameEntry {
+                    name: (*n).into(),
+                    port: *p,
+                })
+                .collect(),
+        }
+    }
+
+    /// Ports from `name:port`, a wildcard first name, extra lines with and
+    /// without a port, and a line two hosts both list.
+    fn opendev_like_fleet() -> Fleet {
+        let mut fleet = Fleet::default();
+        for h in [
+            host(
+                "mirror01.opendev.org",
+                &["mirror.opendev.org 4443", "shared.opendev.org"],
+            ),
+            host("review01.opendev.org", &["shared.opendev.org   443"]),
+            host("static01.opendev.org", &[]),
+        ] {
+            fleet.hosts.insert(h.name.clone(), h);
+        }
+        fleet.certs = vec![
+            cert(
+                "mirror01-main",
+                "mirror01.opendev.org",
+                &[("mirror01.opendev.org", None), ("mirror.opendev.org", None)],
+            ),
+            cert(
+                "review01-main",
+                "review01.opendev.org",
+                &[
+                    ("review.opendev.org", Some(29418)),
+                    ("review01.opendev.org", None),
+                ],
+            ),
+            cert(
+                "static01-wild",
+                "static01.opendev.org",
+                &[("*.static.opendev.org", None), ("static.opendev.org", None)],
+            ),
+            cert(
+                "static01-main",
+                "static01.opendev.org",
+                &[("static.opendev.org", None)],
+            ),
+        ];
+        fleet
+    }
+
+    #[test]
+    fn certcheck_lists_first_names_ports_and_extras_once() {
+        assert_eq!(
+            render(&opendev_like_fleet()),
+            "mirror01.opendev.org 443\n\
+             mirror.opendev.org 4443\n\
+             shared.opendev.org 443\n\
+             review.opendev.org 29418\n\
+             static.opendev.org 443\n"
+        );
+    }
+}
