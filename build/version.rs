@@ -66,6 +66,10 @@ pub(crate) fn describe(dir: &Path, epoch: Option<u64>) -> Source {
     {
         watch.push(dir.join(path));
     }
+    // A watched path that does not exist (a branch that lives only in
+    // packed-refs) would make cargo rerun the build script, and rebuild the
+    // crate, on every build.
+    watch.retain(|p| p.exists());
     Source {
         commit: if dirty { format!("{hash}-dirty") } else { hash },
         date,
