@@ -290,10 +290,9 @@ fn run_pulse(cli: &Cli, loaded: &Loaded, scope: plan::Scope, force: bool) -> Res
         &crate::monitor::PulseOutcome {
             started,
             duration: clock.elapsed(),
-            result: match (&result, &failure) {
-                (Ok(r), _) => Ok(r),
-                (Err(_), f) => Err(f.as_deref().unwrap_or_default()),
-            },
+            result: result
+                .as_ref()
+                .map_err(|_| failure.as_deref().unwrap_or_default()),
         },
     )
     .map_err(anyhow::Error::new);
