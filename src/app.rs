@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use jiff::Timestamp;
 
-use crate::cli::{Cli, Command, Output, PlanArgs, Selection};
+use crate::cli::{Cli, Command, Export, ExportArgs, Output, PlanArgs, Selection, StatusArgs};
 use crate::diag::{InputError, Problem};
 use crate::load::{Loaded, load};
 use crate::plan::{self, PlanOptions, scope};
@@ -21,6 +21,10 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
 /// Exit code: `plan --detailed-exitcode` found changes.
 pub const EXIT_CHANGES: u8 = 3;
+/// Exit code: another run holds the store lock; nothing was done
+/// (`EX_TEMPFAIL` of sysexits.h: try again later). systemd units list it
+/// in `SuccessExitStatus=`.
+pub const EXIT_LOCKED: u8 = 75;
 
 /// Errors that end a command.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +42,12 @@ pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Plan(args) => cmd_plan(cli, args),
         Command::Check(args) => cmd_check(cli, args.dns),
-        Command::Status(args) => cmd_status(cli, args.limit.as_deref()),
+        Command::Status(args) => cmd_status(cli, args),
         Command::Pulse(args) => cmd_pulse(cli, &args.selection, args.force),
         Command::Renew(args) => cmd_renew(cli, &args.host, &args.certs),
+        Command::Export(args) => cmd_export(cli, args),
+        Command::Completions(args) => cmd_completions(args.shell),
+        Command::Manpage(args) => cmd_manpage(args.dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -197,20 +204,25 @@ fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
     Ok(EXIT_OK)
 }
 
-fn cmd_status(cli: &Cli, limit: Option<&str>) -> Result<u8, AppError> {
+fn cmd_status(cli: &Cli, args: &StatusArgs) -> Result<u8, AppError> {
     let sel = Selection {
-        limit: limit.map(str::to_owned),
+        limit: args.limit.clone(),
         certs: Vec::new(),
     };
     let (loaded, scope) = load_scoped(cli, &sel)?;
     let store = read_store(&loaded)?;
     let now = Timestamp::now();
-    let rows = crate::status::rows(&loaded, &store, &scope, now);
+    let zone = args.danger_zone.unwrap_or(loaded.config.danger_zone);
+    let rows = crate::status::rows(&loaded, &store, Some(&scope), now, zone);
     match cli.output {
-        Output::Json => println!("{}", crate::status::json(&rows)),
-        Output::Human => print!("{}", crate::status::human(&rows, now)),
+        Output::Json => println!("{}", crate::status::json(&rows, zone)),
+        Output::Human => print!("{}", crate::status::human(&rows, now, zone)),
     }
-    Ok(EXIT_OK)
+    Ok(if crate::status::any_danger(&rows) {
+        crate::status::EXIT_DANGER
+    } else {
+        EXIT_OK
+    })
 }
 
 fn cmd_renew(cli: &Cli, host: &str, certs: &[String]) -> Result<u8, AppError> {
@@ -257,9 +269,37 @@ fn cmd_pulse(cli: &Cli, sel: &Selection, force: bool) -> Result<u8, AppError> {
 fn run_pulse(cli: &Cli, loaded: &Loaded, scope: plan::Scope, force: bool) -> Result<u8, AppError> {
     crate::logging::open_log_file(loaded.config.log_file.as_deref());
     let options = PlanOptions { scope, force };
-    let report = runtime()?
-        .block_on(crate::execute::pulse(loaded, &options, Timestamp::now()))
-        .map_err(|e| AppError::Runtime(e.into()))?;
+    let started = Timestamp::now();
+    let clock = std::time::Instant::now();
+    let result = match runtime()?.block_on(crate::execute::pulse(loaded, &options, started)) {
+        // Not a failure: the run holding the lock does the work (and writes
+        // the monitoring files); the next timer run tries again.
+        Err(
+            e @ crate::execute::ExecuteError::Store(crate::store::StoreWriteError::Locked {
+                ..
+            }),
+        ) => {
+            eprintln!("certbridge: {:#}", anyhow::Error::new(e));
+            return Ok(EXIT_LOCKED);
+        }
+        other => other.map_err(anyhow::Error::new),
+    };
+    let failure = result.as_ref().err().map(|e| format!("{e:#}"));
+    let monitored = crate::monitor::after_pulse(
+        loaded,
+        &crate::monitor::PulseOutcome {
+            started,
+            duration: clock.elapsed(),
+            result: result
+                .as_ref()
+                .map_err(|_| failure.as_deref().unwrap_or_default()),
+        },
+    )
+    .map_err(anyhow::Error::new);
+    if let Err(e) = &monitored {
+        eprintln!("certbridge: error: monitoring files not written: {e:#}");
+    }
+    let report = result.map_err(AppError::Runtime)?;
     match cli.output {
         Output::Json => println!("{}", report.json()),
         Output::Human => print!("{}", report.human()),
@@ -269,11 +309,77 @@ fn run_pulse(cli: &Cli, loaded: &Loaded, scope: plan::Scope, force: bool) -> Res
         seconds = report.duration_seconds,
         "pulse finished"
     );
-    Ok(if report.failed() {
+    Ok(if report.failed() || monitored.is_err() {
         EXIT_FAILURE
     } else {
         EXIT_OK
     })
+}
+
+fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<u8, AppError> {
+    let loaded = load(&cli.config)?;
+    warn_all(cli, &loaded.warnings);
+    let store = read_store(&loaded)?;
+    let now = Timestamp::now();
+    let (text, path, key) = match args.what {
+        Export::Metrics => {
+            let state = crate::monitor::state::read(&loaded.config.state_dir);
+            (
+                crate::monitor::render_metrics(&loaded, &store, &state, now),
+                loaded.config.metrics_file.as_deref(),
+                "metrics_file",
+            )
+        }
+        Export::Certcheck => (
+            crate::monitor::certcheck::render(&loaded.fleet),
+            loaded.config.certcheck_file.as_deref(),
+            "certcheck_file",
+        ),
+    };
+    if !args.write {
+        print!("{text}");
+        return Ok(EXIT_OK);
+    }
+    let Some(path) = path else {
+        return Err(InputError::one(
+            Problem::error(
+                &loaded.config.path,
+                format!("`{key}` is not set; nothing to write"),
+            )
+            .item(key),
+        )
+        .into());
+    };
+    crate::monitor::write_public(path, text.as_bytes())
+        .map_err(|e| AppError::Runtime(anyhow::Error::new(e)))?;
+    if !cli.quiet {
+        eprintln!("certbridge: wrote {}", path.display());
+    }
+    Ok(EXIT_OK)
+}
+
+fn cmd_completions(shell: clap_complete::Shell) -> Result<u8, AppError> {
+    use clap::CommandFactory as _;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "certbridge", &mut std::io::stdout());
+    Ok(EXIT_OK)
+}
+
+fn cmd_manpage(dir: Option<&std::path::Path>) -> Result<u8, AppError> {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    let written = match dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(cmd, dir))
+            .map_err(|e| {
+                anyhow::Error::new(e).context(format!("writing man pages to {}", dir.display()))
+            }),
+        None => clap_mangen::Man::new(cmd)
+            .date(crate::BUILD_DATE)
+            .render(&mut std::io::stdout())
+            .map_err(|e| anyhow::Error::new(e).context("printing the man page")),
+    };
+    written.map(|()| EXIT_OK).map_err(AppError::Runtime)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AppError> {

@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Central ACME certificates for an Ansible-managed fleet: one DNS update,
 /// every order at once, SSH deployment and ordered handlers.
 #[derive(Debug, Parser)]
-#[command(name = "certbridge", version = crate::VERSION, propagate_version = true)]
+#[command(
+    name = "certbridge",
+    version = crate::VERSION,
+    propagate_version = true,
+    after_long_help = EXIT_CODES
+)]
 pub struct Cli {
     /// Config file.
     #[arg(long, global = true, env = "CERTBRIDGE_CONFIG", default_value = crate::config::DEFAULT_CONFIG, value_name = "FILE")]
@@ -26,6 +31,18 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Shown by `--help` and in the man page.
+const EXIT_CODES: &str = "Exit codes:
+  0   success
+  1   runtime failure: some certificate, host or handler failed (the rest was done);
+      `status`: a host's certificate expires within the danger zone
+  2   bad input (usage, config, inventory, handler map); nothing was changed
+  3   `plan --detailed-exitcode`: the plan has changes
+  75  another run holds the store lock; nothing was done (try again later)
+
+Files: /etc/certbridge/certbridge.yaml (or --config, CERTBRIDGE_CONFIG); state_dir
+(default /var/lib/certbridge); log_file, metrics_file and certcheck_file as configured.";
 
 /// Result format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,8 +64,15 @@ pub enum Command {
     Renew(RenewArgs),
     /// Validate config, inventory and handler map.
     Check(CheckArgs),
-    /// Per certificate: expiry, where deployed, pending work, last error.
+    /// Per certificate: expiry, where deployed, pending work, last error;
+    /// exit 1 when a host's certificate is in the danger zone.
     Status(StatusArgs),
+    /// Print (or with --write, write) the metrics textfile or certcheck list.
+    Export(ExportArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one per command to a folder).
+    Manpage(ManpageArgs),
 }
 
 /// Which hosts and certificates.
@@ -117,6 +141,47 @@ pub struct StatusArgs {
     /// Ansible-style host pattern(s).
     #[arg(long, value_name = "PATTERN")]
     pub limit: Option<String>,
+    /// Exit 1 when a host's certificate expires within this (e.g. 7d, 36h);
+    /// overrides `danger_zone` from the config.
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub danger_zone: Option<std::time::Duration>,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Which file.
+    #[arg(value_enum)]
+    pub what: Export,
+    /// Write it (atomically) to the path the config names instead of stdout.
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// The files `pulse` writes for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Export {
+    /// Prometheus textfile (`metrics_file`).
+    Metrics,
+    /// ssl-cert-check `name port` list (`certcheck_file`).
+    Certcheck,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `manpage`.
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write `certbridge.1` and one `certbridge-<command>.1` per command
+    /// into this folder instead of printing `certbridge.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// ssl-cert-check domain list.
     pub certcheck_file: Option<PathBuf>,
+    /// `status` exits 1 when a host's certificate expires within this.
+    #[serde(with = "duration_secs")]
+    pub danger_zone: Duration,
     /// ACME settings.
     pub acme: AcmeConfig,
     /// Signing-zone settings.
@@ -220,6 +223,7 @@ struct RawConfig {
     log_file: Option<String>,
     metrics_file: Option<String>,
     certcheck_file: Option<String>,
+    danger_zone: String,
     acme: RawAcme,
     dns: RawDns,
     ssh: RawSsh,
@@ -237,6 +241,7 @@ impl Default for RawConfig {
             log_file: Some("/var/log/certbridge/certbridge.log".into()),
             metrics_file: None,
             certcheck_file: None,
+            danger_zone: "7d".into(),
             acme: RawAcme::default(),
             dns: RawDns::default(),
             ssh: RawSsh::default(),
@@ -364,6 +369,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "log_file",
             "metrics_file",
             "certcheck_file",
+            "danger_zone",
             "acme",
             "dns",
             "ssh",
@@ -465,6 +471,10 @@ impl Config {
             );
             command_timeout = Duration::from_secs(60);
         }
+        let danger_zone = parse_duration(&raw.danger_zone).unwrap_or_else(|e| {
+            problems.push(doc.problem(&["danger_zone".into()], e).item("danger_zone"));
+            Duration::from_secs(7 * 86_400)
+        });
         let renew_before = parse_renew_before(&raw.acme.renew_before).unwrap_or_else(|e| {
             problems.push(
                 doc.problem(&["acme".into(), "renew_before".into()], e)
@@ -547,6 +557,7 @@ impl Config {
             log_file: raw.log_file.as_deref().map(resolve),
             metrics_file: raw.metrics_file.as_deref().map(resolve),
             certcheck_file: raw.certcheck_file.as_deref().map(resolve),
+            danger_zone,
             acme: AcmeConfig {
                 directory: raw.acme.directory,
                 staging_directory: raw.acme.staging_directory,

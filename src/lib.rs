@@ -12,7 +12,8 @@
 //!    per certificate `issue` / `renew` / `deploy` / `keep`, the TXT records,
 //!    and the ordered handler runs. `plan` prints it; `pulse` executes it.
 //! 4. (next) acme / dns / deploy / handlers — the effects, sequenced in one place.
-//! 5. [`status`] and [`app`] — reports and exit codes.
+//! 5. [`status`] and [`app`] — reports and exit codes; [`monitor`] — the
+//!    Prometheus textfile and certcheck list written after every pulse.
 //!
 //! [`cli`] holds the clap types and [`app`] is the only place that prints.
 
@@ -30,6 +31,7 @@ pub mod inventory;
 pub mod issue;
 pub mod load;
 pub mod logging;
+pub mod monitor;
 pub mod plan;
 pub mod remote;
 pub mod report;
@@ -38,5 +40,20 @@ pub mod store;
 pub mod x509;
 pub mod yaml;
 
-/// Version string with the commit it was built from, when known.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Version string with the commit it was built from, when known:
+/// `0.1.0 (1a2b3c4d5e 2026-12-04)`, `-dirty` after the hash when tracked
+/// files differed from it, `unknown` when built outside a git checkout.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CERTBRIDGE_GIT_COMMIT"),
+    " ",
+    env!("CERTBRIDGE_BUILD_DATE"),
+    ")"
+);
+
+/// The commit the binary was built from (`unknown` outside a git checkout).
+pub const GIT_COMMIT: &str = env!("CERTBRIDGE_GIT_COMMIT");
+
+/// The day the binary was built (UTC, or `SOURCE_DATE_EPOCH`).
+pub const BUILD_DATE: &str = env!("CERTBRIDGE_BUILD_DATE");

@@ -6,12 +6,15 @@
 mod support;
 
 mod cli;
+mod cli_ops;
+mod cli_tools;
 mod docs;
 mod hostile;
 mod lab_crash;
 mod lab_faults_ca;
 mod lab_faults_dns;
 mod lab_faults_host;
+mod lab_monitor;
 mod lab_pulse;
 mod lab_secrets;
 mod lab_selftest;
