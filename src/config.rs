@@ -67,6 +67,9 @@ pub struct AcmeConfig {
     pub renew_before: RenewBefore,
     /// New orders created at once (answering and finalizing run for all at once, up to 256).
     pub max_concurrent_orders: usize,
+    /// The CA's CAA issuer domains (RFC 8555 `caaIdentities`), checked by
+    /// `check --dns`; empty = derived from the directory URL where known.
+    pub caa_identities: Vec<String>,
     /// External account binding: key id and the decoded HMAC key.
     #[serde(skip)]
     pub eab: Option<(String, Vec<u8>)>,
@@ -252,6 +255,7 @@ struct RawAcme {
     eab_kid: Option<String>,
     eab_hmac_key: Option<String>,
     max_concurrent_orders: usize,
+    caa_identities: Vec<String>,
 }
 
 impl Default for RawAcme {
@@ -269,6 +273,7 @@ impl Default for RawAcme {
             // Enough to make 200 orders take well under a second, few enough
             // that a CA sees a handful of requests at once.
             max_concurrent_orders: 8,
+            caa_identities: Vec::new(),
         }
     }
 }
@@ -375,6 +380,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "eab_kid",
             "eab_hmac_key",
             "max_concurrent_orders",
+            "caa_identities",
         ],
     ),
     (
@@ -535,6 +541,7 @@ impl Config {
                 profile: raw.acme.profile,
                 renew_before,
                 max_concurrent_orders: raw.acme.max_concurrent_orders.max(1),
+                caa_identities: raw.acme.caa_identities,
                 eab,
             },
             dns: DnsConfig {
