@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod lab_check_dns;
 mod lab_pulse;
 mod lab_selftest;
 mod plan_snapshots;
