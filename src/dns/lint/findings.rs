@@ -160,11 +160,10 @@ pub fn crowding(zone: &str, owners: &BTreeMap<String, Vec<String>>) -> Vec<Findi
             message: format!(
                 "{n} names put their DNS-01 value at {owner} when every certificate is due at \
                  once (first pulse, --force): an answer of about {size} bytes, over the \
-                 {}-byte EDNS UDP payload, which holds {room}; resolvers must retry over TCP \
-                 and the update is split into {} batches. Give names their own labels, e.g. \
-                 `{}`",
+                 {}-byte EDNS UDP payload, which holds {room}; resolvers must retry over TCP, \
+                 and a validator that does not (Pebble's) fails the orders. Give names their \
+                 own labels, e.g. `{}`",
                 batch::UDP_PAYLOAD,
-                n.div_ceil(room),
                 cname_record(example, zone)
             ),
             fix: Some(cname_record(example, zone)),
