@@ -147,8 +147,8 @@ fn crowded_owner_gives_the_count_and_a_label() {
     assert_eq!(
         f[0].message,
         "30 names put their DNS-01 value at acme.opendev.org when every certificate is due at \
-         once (first pulse, --force): an answer of about 1725 bytes, over the 1232-byte EDNS \
-         UDP payload, which holds 21; resolvers must retry over TCP, and a validator that \
+         once (first pulse, --force): an answer of about 1801 bytes, over the 1232-byte EDNS \
+         UDP payload, which holds 19; resolvers must retry over TCP, and a validator that \
          does not (Pebble's) fails the orders. Give names their own labels, e.g. \
          `_acme-challenge.h0.opendev.org. CNAME h0.opendev.org.acme.opendev.org.`"
     );
