@@ -97,6 +97,9 @@ pub struct DnsConfig {
     /// How long to wait for every server to serve the update.
     #[serde(with = "duration_secs")]
     pub propagation_timeout: Duration,
+    /// Largest TXT answer (bytes) one zone update may make the CA's
+    /// validator read; past it a pulse publishes in batches.
+    pub txt_answer_limit: usize,
 }
 
 /// `ssh:` section.
@@ -290,6 +293,7 @@ struct RawDns {
     nameservers: Vec<String>,
     resolver: Option<String>,
     propagation_timeout: String,
+    txt_answer_limit: usize,
 }
 
 impl Default for RawDns {
@@ -304,6 +308,7 @@ impl Default for RawDns {
             nameservers: Vec::new(),
             resolver: None,
             propagation_timeout: "300s".into(),
+            txt_answer_limit: crate::dns::batch::UDP_PAYLOAD,
         }
     }
 }
@@ -395,6 +400,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "nameservers",
             "resolver",
             "propagation_timeout",
+            "txt_answer_limit",
         ],
     ),
     (
@@ -490,6 +496,15 @@ impl Config {
                 None
             }
         };
+        if raw.dns.txt_answer_limit < 512 {
+            problems.push(
+                doc.problem(
+                    &["dns".into(), "txt_answer_limit".into()],
+                    "must be at least 512 (bytes: the smallest DNS answer every resolver takes)",
+                )
+                .item("dns.txt_answer_limit"),
+            );
+        }
         if raw.ssh.max_hosts == 0 {
             problems.push(
                 doc.problem(&["ssh".into(), "max_hosts".into()], "must be at least 1")
@@ -559,6 +574,7 @@ impl Config {
                 nameservers: raw.dns.nameservers,
                 resolver: raw.dns.resolver,
                 propagation_timeout,
+                txt_answer_limit: raw.dns.txt_answer_limit,
             },
             ssh: SshConfig {
                 user: raw.ssh.user,

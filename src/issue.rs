@@ -174,7 +174,7 @@ pub async fn run(
     // and finalized before the next (dns::batch; `check --dns` warns).
     let batches = batch::split(
         live,
-        |owner| batch::values_within(owner, batch::UDP_PAYLOAD),
+        |owner| batch::values_within(owner, config.dns.txt_answer_limit),
         |lo: &LiveOrder| {
             lo.challenges
                 .iter()

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::support::fleet::Scratch;
 use crate::support::fleet_lab::FleetLab;
-use crate::support::lab::LabOptions;
+use crate::support::lab::{CnameMode, LabOptions};
 
 const FLEET: &str = "inventory/certbridge.yaml";
 /// The CAA identity the lab's config gives Pebble.
@@ -307,4 +307,52 @@ fn check_dns_with_a_dead_resolver_is_one_error() {
         "{}",
         message(&all[0])
     );
+}
+
+#[test]
+fn a_crowded_apex_is_warned_about_and_a_pulse_publishes_it_in_batches() {
+    // OpenDev's layout for every name: all 22 values at the apex.
+    let fl = FleetLab::start_with(FLEET, LabOptions::default(), |mut spec| {
+        for (_, mode) in &mut spec.names {
+            *mode = CnameMode::Apex;
+        }
+        spec
+    });
+    let zone = fl.lab.info().signing_zone.clone();
+    // Pebble's validator reads at most 512 bytes over UDP and never retries
+    // over TCP: one update with all 22 values would fail most orders.
+    set_config(&fl, |c| {
+        c["dns"]["txt_answer_limit"] = 512.into();
+        c["acme"]["caa_identities"] = serde_json::json!([IDENTITY]);
+    });
+    let doc = fl.json(&["check", "--dns"], 0);
+    let all = findings(&doc);
+    let w = one(&all, "warning", &zone);
+    assert!(
+        message(w).starts_with(&format!(
+            "22 names put their DNS-01 value at {zone} when every certificate is due at once"
+        )),
+        "{}",
+        message(w)
+    );
+    assert!(
+        message(w).contains("over the 512-byte limit (dns.txt_answer_limit), which holds 6; a pulse publishes them in at least 4 zone updates"),
+        "{}",
+        message(w)
+    );
+    assert_eq!(fl.pebble_orders(), 0);
+
+    let report = fl.json(&["pulse"], 0);
+    let certs = report["certificates"].as_array().expect("certificates");
+    assert_eq!(certs.len(), 11);
+    for c in certs {
+        assert_eq!(c["outcome"], "issued", "{c:#}");
+    }
+    let dns = &report["dns"]["outcome"];
+    assert_eq!(dns["records"], 22);
+    let first = dns["serial"].as_u64().expect("serial");
+    let cleanup = dns["cleanup_serial"].as_u64().expect("cleanup serial");
+    // One serial per batch, then the clean-up.
+    assert!(cleanup - first >= 4, "{dns:#}");
+    assert!(!fl.zone_text().contains("TXT"), "{}", fl.zone_text());
 }

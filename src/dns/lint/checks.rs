@@ -76,6 +76,7 @@ pub(super) async fn check_cnames(
     zone: &str,
     resolver: SocketAddr,
     uses: &[NameUse],
+    limit: usize,
 ) -> Vec<Finding> {
     // A name and its wildcard share one challenge name: one finding.
     let mut by_challenge: BTreeMap<String, String> = BTreeMap::new();
@@ -107,7 +108,7 @@ pub(super) async fn check_cnames(
             .or_default()
             .push(u.name.clone());
     }
-    out.extend(findings::crowding(zone, &per_owner));
+    out.extend(findings::crowding(zone, &per_owner, limit));
     out
 }
 

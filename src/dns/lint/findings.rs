@@ -137,14 +137,15 @@ pub fn servers(zone: &str, seen: &[(String, SoaSeen)]) -> Vec<Finding> {
     out
 }
 
-/// Warnings for TXT owners that would carry more values than one UDP
-/// answer holds when every certificate is due at once. `owners` maps each
-/// owner to the names that put a value there (one entry per value).
-pub fn crowding(zone: &str, owners: &BTreeMap<String, Vec<String>>) -> Vec<Finding> {
+/// Warnings for TXT owners that would carry more values than an answer of
+/// `limit` bytes (`dns.txt_answer_limit`) holds when every certificate is
+/// due at once. `owners` maps each owner to the names that put a value
+/// there (one entry per value).
+pub fn crowding(zone: &str, owners: &BTreeMap<String, Vec<String>>, limit: usize) -> Vec<Finding> {
     let mut out = Vec::new();
     for (owner, names) in owners {
         let n = names.len();
-        let room = batch::values_within(owner, batch::UDP_PAYLOAD);
+        let room = batch::values_within(owner, limit);
         if n <= room {
             continue;
         }
@@ -160,10 +161,10 @@ pub fn crowding(zone: &str, owners: &BTreeMap<String, Vec<String>>) -> Vec<Findi
             message: format!(
                 "{n} names put their DNS-01 value at {owner} when every certificate is due at \
                  once (first pulse, --force): an answer of about {size} bytes, over the \
-                 {}-byte EDNS UDP payload, which holds {room}; resolvers must retry over TCP, \
-                 and a validator that does not (Pebble's) fails the orders. Give names their \
-                 own labels, e.g. `{}`",
-                batch::UDP_PAYLOAD,
+                 {limit}-byte limit (dns.txt_answer_limit), which holds {room}; a pulse \
+                 publishes them in at least {} zone updates, each with its own propagation wait. Give \
+                 names their own labels, e.g. `{}`",
+                n.div_ceil(room),
                 cname_record(example, zone)
             ),
             fix: Some(cname_record(example, zone)),

@@ -140,16 +140,16 @@ fn crowded_owner_gives_the_count_and_a_label() {
         "h0.opendev.org.acme.opendev.org".to_owned(),
         vec!["h0.opendev.org".to_owned()],
     );
-    let f = crowding(ZONE, &owners);
+    let f = crowding(ZONE, &owners, batch::UDP_PAYLOAD);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].severity, Severity::Warning);
     assert_eq!(f[0].name, ZONE);
     assert_eq!(
         f[0].message,
         "30 names put their DNS-01 value at acme.opendev.org when every certificate is due at \
-         once (first pulse, --force): an answer of about 1801 bytes, over the 1232-byte EDNS \
-         UDP payload, which holds 19; resolvers must retry over TCP, and a validator that \
-         does not (Pebble's) fails the orders. Give names their own labels, e.g. \
+         once (first pulse, --force): an answer of about 1801 bytes, over the 1232-byte \
+         limit (dns.txt_answer_limit), which holds 19; a pulse publishes them in at least 2 \
+         zone updates, each with its own propagation wait. Give names their own labels, e.g. \
          `_acme-challenge.h0.opendev.org. CNAME h0.opendev.org.acme.opendev.org.`"
     );
 }

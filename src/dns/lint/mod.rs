@@ -92,7 +92,7 @@ pub async fn run(config: &Config, fleet: &Fleet) -> Vec<Finding> {
     out.extend(checks::check_servers(config, &zone, resolver).await);
     if let Some(resolver) = resolver {
         let uses = name_uses(config, fleet);
-        out.extend(checks::check_cnames(&zone, resolver, &uses).await);
+        out.extend(checks::check_cnames(&zone, resolver, &uses, config.dns.txt_answer_limit).await);
         out.extend(checks::check_caa(config, resolver, &uses).await);
     }
     out.sort_by(|a, b| (a.severity, &a.name, &a.record).cmp(&(b.severity, &b.name, &b.record)));
