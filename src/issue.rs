@@ -1,6 +1,7 @@
 //! Steps 4–8 of a pulse: order everything, publish every DNS-01 value in one
-//! zone update, verify propagation on every authoritative server, answer,
-//! finalize, store, and clean the zone again.
+//! zone update (in batches where an owner's answer would pass
+//! `dns.txt_answer_limit`), verify propagation on every authoritative
+//! server, answer, finalize, store, and clean the zone again.
 //!
 //! A failure hits only the certificates it concerns: a name without a CNAME
 //! into the signing zone fails its certificate before ordering; a zone that
