@@ -163,11 +163,16 @@ fn cmd_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, AppError> {
 fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
     let loaded = load(&cli.config)?;
     warn_all(cli, &loaded.warnings);
-    if dns {
-        return Err(AppError::Runtime(anyhow::anyhow!(
-            "`check --dns` (live CNAME/CAA lint) is not built yet; `check` without --dns validated the files"
-        )));
-    }
+    // Read-only: the resolver and the authoritative servers, never the CA.
+    let findings = if dns {
+        Some(runtime()?.block_on(crate::dns::lint::run(&loaded.config, &loaded.fleet)))
+    } else {
+        None
+    };
+    let dns_failed = findings
+        .iter()
+        .flatten()
+        .any(|f| f.severity == crate::dns::lint::Severity::Error);
     let names: usize = loaded.fleet.certs.iter().map(|c| c.names.len()).sum();
     let summary = serde_json::json!({
         "hosts": loaded.fleet.hosts.len(),
@@ -182,8 +187,9 @@ fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
             // pulse would use, for tools and for reviewing defaults.
             let doc = serde_json::json!({
                 "format_version": plan::FORMAT_VERSION,
-                "ok": true,
+                "ok": !dns_failed,
                 "problems": loaded.warnings,
+                "findings": findings,
                 "summary": summary,
                 "config": loaded.config,
                 "handler_map": loaded.handlers,
@@ -201,7 +207,12 @@ fn cmd_check(cli: &Cli, dns: bool) -> Result<u8, AppError> {
             loaded.warnings.len(),
         ),
     }
-    Ok(EXIT_OK)
+    if let (Output::Human, Some(f)) = (cli.output, &findings) {
+        print!("{}", crate::dns::lint::human(f));
+    }
+    // The files are fine (else we would have stopped with 2); DNS that a
+    // pulse would fail on is a failed check.
+    Ok(if dns_failed { EXIT_FAILURE } else { EXIT_OK })
 }
 
 fn cmd_status(cli: &Cli, args: &StatusArgs) -> Result<u8, AppError> {

@@ -72,6 +72,9 @@ pub struct AcmeConfig {
     pub renew_before: RenewBefore,
     /// New orders created at once (answering and finalizing run for all at once, up to 256).
     pub max_concurrent_orders: usize,
+    /// The CA's CAA issuer domains (RFC 8555 `caaIdentities`), checked by
+    /// `check --dns`; empty = derived from the directory URL where known.
+    pub caa_identities: Vec<String>,
     /// External account binding: key id and the decoded HMAC key.
     #[serde(skip)]
     pub eab: Option<(String, Vec<u8>)>,
@@ -99,6 +102,9 @@ pub struct DnsConfig {
     /// How long to wait for every server to serve the update.
     #[serde(with = "duration_secs")]
     pub propagation_timeout: Duration,
+    /// Largest TXT answer (bytes) one zone update may make the CA's
+    /// validator read; past it a pulse publishes in batches.
+    pub txt_answer_limit: usize,
 }
 
 /// `ssh:` section.
@@ -263,6 +269,7 @@ struct RawAcme {
     eab_kid: Option<String>,
     eab_hmac_key: Option<String>,
     max_concurrent_orders: usize,
+    caa_identities: Vec<String>,
 }
 
 impl Default for RawAcme {
@@ -280,6 +287,7 @@ impl Default for RawAcme {
             // Enough to make 200 orders take well under a second, few enough
             // that a CA sees a handful of requests at once.
             max_concurrent_orders: 8,
+            caa_identities: Vec::new(),
         }
     }
 }
@@ -296,6 +304,7 @@ struct RawDns {
     nameservers: Vec<String>,
     resolver: Option<String>,
     propagation_timeout: String,
+    txt_answer_limit: usize,
 }
 
 impl Default for RawDns {
@@ -310,6 +319,7 @@ impl Default for RawDns {
             nameservers: Vec::new(),
             resolver: None,
             propagation_timeout: "300s".into(),
+            txt_answer_limit: crate::dns::batch::UDP_PAYLOAD,
         }
     }
 }
@@ -389,6 +399,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "eab_kid",
             "eab_hmac_key",
             "max_concurrent_orders",
+            "caa_identities",
         ],
     ),
     (
@@ -403,6 +414,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "nameservers",
             "resolver",
             "propagation_timeout",
+            "txt_answer_limit",
         ],
     ),
     (
@@ -514,6 +526,15 @@ impl Config {
                 None
             }
         };
+        if raw.dns.txt_answer_limit < 512 {
+            problems.push(
+                doc.problem(
+                    &["dns".into(), "txt_answer_limit".into()],
+                    "must be at least 512 (bytes: the smallest DNS answer every resolver takes)",
+                )
+                .item("dns.txt_answer_limit"),
+            );
+        }
         if raw.ssh.max_hosts == 0 {
             problems.push(
                 doc.problem(&["ssh".into(), "max_hosts".into()], "must be at least 1")
@@ -567,6 +588,7 @@ impl Config {
                 profile: raw.acme.profile,
                 renew_before,
                 max_concurrent_orders: raw.acme.max_concurrent_orders.max(1),
+                caa_identities: raw.acme.caa_identities,
                 eab,
             },
             dns: DnsConfig {
@@ -584,6 +606,7 @@ impl Config {
                 nameservers: raw.dns.nameservers,
                 resolver: raw.dns.resolver,
                 propagation_timeout,
+                txt_answer_limit: raw.dns.txt_answer_limit,
             },
             ssh: SshConfig {
                 user: raw.ssh.user,

@@ -1,6 +1,7 @@
 //! Steps 4–8 of a pulse: order everything, publish every DNS-01 value in one
-//! zone update, verify propagation on every authoritative server, answer,
-//! finalize, store, and clean the zone again.
+//! zone update (in batches where an owner's answer would pass
+//! `dns.txt_answer_limit`), verify propagation on every authoritative
+//! server, answer, finalize, store, and clean the zone again.
 //!
 //! A failure hits only the certificates it concerns: a name without a CNAME
 //! into the signing zone fails its certificate before ordering; a zone that
@@ -25,7 +26,7 @@ use crate::acme::{AcmeError, problem, ratelimit, selfsign};
 use crate::config::Config;
 use crate::dns::target::ZoneTarget;
 use crate::dns::zone::{self, TxtRecord};
-use crate::dns::{client, owners, propagation};
+use crate::dns::{batch, client, owners, propagation};
 use crate::store::{CertMeta, Store};
 
 /// Orders answered and finalized at once.
@@ -169,6 +170,52 @@ pub async fn run(
     let live = place_all(config, contact, store, ready, &mut report).await;
     crate::fault::point("after-order");
 
+    // Past one UDP answer's worth of values at an owner (OpenDev's apex
+    // layout on a first pulse), one zone update per batch, each verified
+    // and finalized before the next (dns::batch; `check --dns` warns).
+    let batches = batch::split(
+        live,
+        |owner| batch::values_within(owner, config.dns.txt_answer_limit),
+        |lo: &LiveOrder| {
+            lo.challenges
+                .iter()
+                .filter_map(|ch| Some(owner_map.get(&ch.name)?.as_ref().ok()?.fqdn.clone()))
+                .collect()
+        },
+    );
+    for live in batches {
+        publish_and_finalize(
+            config,
+            zone_target,
+            store,
+            resolver,
+            &owner_map,
+            live,
+            &mut report,
+        )
+        .await;
+    }
+    if report.dns.serial.is_some() {
+        crate::fault::point("before-cleanup");
+        match publish(config, zone_target, store, &[]).await {
+            Ok(serial) => report.dns.cleanup_serial = Some(serial),
+            Err(e) => report.dns.cleanup_error = Some(e),
+        }
+    }
+    report
+}
+
+/// One zone update with every value of `live`, then answer and finalize
+/// the orders whose values every server serves.
+async fn publish_and_finalize(
+    config: &Config,
+    zone_target: &ZoneTarget,
+    store: &Store,
+    resolver: SocketAddr,
+    owner_map: &BTreeMap<String, Result<owners::Owner, owners::OwnerError>>,
+    live: Vec<LiveOrder>,
+    report: &mut IssueReport,
+) {
     // One zone update with every value of every order.
     let mut records = Vec::new();
     let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -190,11 +237,11 @@ pub async fn run(
     let mut failed_owners = BTreeSet::new();
     let mut publish_error = None;
     if !records.is_empty() {
-        report.dns.records = records.len();
+        report.dns.records += records.len();
         match publish(config, zone_target, store, &records).await {
             Ok(serial) => {
                 crate::fault::point("after-publish");
-                report.dns.serial = Some(serial);
+                report.dns.serial.get_or_insert(serial);
                 match verify(config, resolver, serial, &expected).await {
                     Ok(Verified {
                         elapsed,
@@ -202,7 +249,7 @@ pub async fn run(
                         why,
                         servers,
                     }) => {
-                        report.dns.propagation_seconds = Some(elapsed.as_secs_f64());
+                        *report.dns.propagation_seconds.get_or_insert(0.0) += elapsed.as_secs_f64();
                         report.dns.servers = servers;
                         if !failed.is_empty() {
                             report.dns.error = Some(why.clone());
@@ -321,15 +368,6 @@ pub async fn run(
     .instrument(span.clone())
     .await;
     drop(span);
-
-    if report.dns.serial.is_some() {
-        crate::fault::point("before-cleanup");
-        match publish(config, zone_target, store, &[]).await {
-            Ok(serial) => report.dns.cleanup_serial = Some(serial),
-            Err(e) => report.dns.cleanup_error = Some(e),
-        }
-    }
-    report
 }
 
 async fn resolver(config: &Config) -> Result<SocketAddr, String> {

@@ -10,6 +10,7 @@ mod cli_ops;
 mod cli_tools;
 mod docs;
 mod hostile;
+mod lab_check_dns;
 mod lab_crash;
 mod lab_faults_ca;
 mod lab_faults_dns;

@@ -154,6 +154,15 @@ pub enum RData {
     A(Ipv4Addr),
     /// IPv6 address.
     Aaaa(Ipv6Addr),
+    /// Certification Authority Authorization (RFC 8659).
+    Caa {
+        /// Flags; 128 is the issuer-critical bit.
+        flags: u8,
+        /// Property tag (`issue`, `issuewild`, `iodef`, ...), lowercase.
+        tag: String,
+        /// Property value, as in the zone file but unquoted.
+        value: String,
+    },
     /// Any other type.
     Other,
 }
@@ -306,6 +315,11 @@ fn convert(rec: &Record) -> Rr {
         WireData::NS(n) => RData::Ns(plain(&n.0)),
         WireData::A(a) => RData::A(a.0),
         WireData::AAAA(a) => RData::Aaaa(a.0),
+        WireData::CAA(c) => RData::Caa {
+            flags: c.flags(),
+            tag: c.tag.to_ascii_lowercase(),
+            value: String::from_utf8_lossy(&c.value).into_owned(),
+        },
         _ => RData::Other,
     };
     Rr {

@@ -128,7 +128,7 @@ pick_base() { # nhosts
 
 # Globals filled by parse_spec.
 SIGNING_ZONE="" SECONDARY=no
-declare -a NAMES=() MODES=() HOSTS=() HOST_CERTS=() HOST_GROUP=()
+declare -a NAMES=() MODES=() HOSTS=() HOST_CERTS=() HOST_GROUP=() ZONE_RECORDS=()
 
 parse_spec() {
   local f=$1 line kw a b rest i
@@ -163,6 +163,11 @@ parse_spec() {
         done
         for i in "${HOSTS[@]}"; do [ "$i" != "$a" ] || die "$f:$n: host $a listed twice"; done
         HOSTS+=("$a"); HOST_CERTS+=("${certs# }"); HOST_GROUP+=("$grp") ;;
+      zone_record)
+        # Any extra record (CAA, a CNAME pointing elsewhere) in the parent
+        # zone of OWNER, as written: `zone_record OWNER TYPE RDATA...`.
+        [ -n "$a" ] && [ -n "$b" ] && [ -n "$rest" ] || die "$f:$n: zone_record needs OWNER TYPE RDATA"
+        ZONE_RECORDS+=("${a%.}. IN $b $rest") ;;
       *) die "$f:$n: unknown keyword '$kw'" ;;
     esac
   done <"$f"
@@ -409,6 +414,7 @@ ns1 IN A 127.0.0.1
 EOF
   parents=$( {
       for i in "${NAMES[@]}"; do parent_of "${i#\*.}"; done
+      for i in "${ZONE_RECORDS[@]}"; do parent_of "${i%%. *}"; done
       if [ "$(parent_of "$z")" != "$z" ]; then parent_of "$z"; fi
     } | sort -u)
   PARENT_ZONES=($parents)
@@ -434,6 +440,9 @@ EOF
           elsewhere) target="ns1.$p." ;;  # outside the signing zone (fault tests)
         esac
         echo "_acme-challenge.$key. IN CNAME $target"
+      done
+      for i in "${ZONE_RECORDS[@]}"; do
+        if [ "$(parent_of "${i%%. *}")" = "$p" ]; then echo "$i"; fi
       done
     } >"$dir/bind/$p.db"
   done

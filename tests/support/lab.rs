@@ -56,6 +56,8 @@ pub(crate) struct LabSpec {
     pub names: Vec<(String, CnameMode)>,
     /// Fake hosts, in port order.
     pub hosts: Vec<HostSpec>,
+    /// Extra records (`OWNER TYPE RDATA`) served in OWNER's parent zone.
+    pub zone_records: Vec<String>,
 }
 
 impl LabSpec {
@@ -66,7 +68,15 @@ impl LabSpec {
             dns_secondary: false,
             names: Vec::new(),
             hosts: Vec::new(),
+            zone_records: Vec::new(),
         }
+    }
+
+    /// Serve one more record (a CAA, a CNAME pointing elsewhere) in the
+    /// parent zone of `owner`; never for a name added with [`LabSpec::name`].
+    pub(crate) fn zone_record(mut self, owner: &str, rtype: &str, rdata: &str) -> LabSpec {
+        self.zone_records.push(format!("{owner} {rtype} {rdata}"));
+        self
     }
 
     /// Add a secondary nameserver for the signing zone.
@@ -107,6 +117,9 @@ impl LabSpec {
                 CnameMode::Elsewhere => "elsewhere",
             };
             let _ = writeln!(s, "name {name} {mode}");
+        }
+        for r in &self.zone_records {
+            let _ = writeln!(s, "zone_record {r}");
         }
         for h in &self.hosts {
             let _ = write!(s, "host {}", h.name);
