@@ -26,6 +26,9 @@ echo "== cargo test (unit, CLI, snapshots, lab end-to-end)"
 status=0
 cargo test --locked -- --test-threads="${CERTBRIDGE_TEST_THREADS:-2}" || status=$?
 
+echo "== contrib/check.sh (service units, logrotate, completions, man pages, Prometheus)"
+contrib/check.sh || status=$?
+
 # Belt and braces: a lab whose test process died is stopped by its watchdog;
 # reap anything left so the machine is clean either way.
 tests/lab/lab.sh reap || true

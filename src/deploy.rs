@@ -145,7 +145,11 @@ pub async fn deploy(
 ) -> Result<BTreeMap<String, String>, DeployError> {
     let dir = targets.cert_dir.join(first);
     let meta = dir.join(".certbridge");
-    let tmp = meta.join(format!(".{version}.tmp"));
+    // The temp folder is this process's own: after a kill -9 the SSH
+    // master of the dead run can still be finishing its switch script on
+    // the host, and must not move away the files this run uploads.
+    let tmp_name = format!(".{version}.{}.tmp", std::process::id());
+    let tmp = meta.join(&tmp_name);
     let q = |p: &Path| shell_quote(&p.to_string_lossy());
     let (owner, group) = (shell_quote(&targets.owner), shell_quote(&targets.group));
 
@@ -153,6 +157,7 @@ pub async fn deploy(
         "set -e\n\
          getent group {group} >/dev/null || {{ echo \"group {group} does not exist on this host; create it (OpenDev's base role does) before deploying\" >&2; exit 3; }}\n\
          install -d -o {owner} -g {group} -m 2750 {base} {dir} {meta}\n\
+         find {meta} -maxdepth 1 -name '.*.tmp' -mmin +60 -exec rm -rf {{}} +\n\
          rm -rf {tmp}\n\
          install -d -m 0700 {tmp}",
         base = q(&targets.cert_dir),
@@ -178,15 +183,15 @@ pub async fn deploy(
         let n = shell_quote(&f.name);
         script.push_str(&format!(
             "chown {owner}:{group} {t}/{n}\nchmod {mode:o} {t}/{n}\n",
-            t = shell_quote(&format!(".{version}.tmp")),
+            t = shell_quote(&tmp_name),
             mode = f.mode
         ));
     }
     let v = shell_quote(version);
-    let t = shell_quote(&format!(".{version}.tmp"));
+    let t = shell_quote(&tmp_name);
     script.push_str(&format!(
         "chown {owner}:{group} {t}\nchmod 2750 {t}\n\
-         rm -rf {v}\nmv {t} {v}\n\
+         rm -rf {v}\nmv -T {t} {v}\n\
          ln -sfn {v} .current.new\nmv -T .current.new current\n\
          cd ..\n"
     ));

@@ -261,7 +261,7 @@ impl CrashLab {
             f.try_lock()
                 .unwrap_or_else(|e| panic!("the store lock is still held after the kill: {e:?}"));
         }
-        let out = self.fl.run(&["status"]);
+        let out = self.fl.run(&["status", "--danger-zone", "0s"]);
         assert!(
             out.status.success(),
             "status after a kill: {}",
@@ -350,7 +350,7 @@ impl CrashLab {
                 e.path().display()
             );
         }
-        let status = self.fl.run(&["status"]);
+        let status = self.fl.run(&["status", "--danger-zone", "0s"]);
         assert!(status.status.success());
         // No temp file of a killed writer survives the next lock holder.
         let mut dirs = vec![self.state()];

@@ -284,7 +284,7 @@ fn a_second_pulse_finds_the_lock_held_names_its_pid_and_touches_nothing() {
     let logins_before = logins(&fl);
 
     let second = fl.run(&["--output", "json", "pulse"]);
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(second.status.code(), Some(75), "lock busy is EX_TEMPFAIL");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
         stderr.contains("holds the store lock")

@@ -264,8 +264,11 @@ fn no_private_key_in_any_output_and_modes_whatever_the_umask() {
     for (args, code) in [
         (&["plan", "--probe"][..], 0),
         (&["--output", "json", "plan", "--probe"][..], 0),
-        (&["status"][..], 0),
-        (&["--output", "json", "status"][..], 0),
+        (&["status", "--danger-zone", "0s"][..], 0),
+        (
+            &["--output", "json", "status", "--danger-zone", "0s"][..],
+            0,
+        ),
         (&["check"][..], 0),
         (&["--output", "json", "check"][..], 0),
     ] {

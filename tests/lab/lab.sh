@@ -32,6 +32,11 @@ INSTALL_MAP=(
   ssh:openssh-client ssh-keygen:openssh-client ssh-keyscan:openssh-client
   scp:openssh-client nginx:nginx-light openssl:openssl lego:lego curl:curl
   jq:jq unshare:util-linux flock:util-linux
+  # contrib/check.sh: the service units, logrotate, completions, man pages
+  # and the Prometheus outputs against the real tools.
+  systemd-analyze:systemd logrotate:logrotate man:man-db zsh:zsh fish:fish
+  promtool:prometheus prometheus-node-exporter:prometheus-node-exporter
+  /usr/bin/time:time
 )
 
 missing_cmds() {
