@@ -115,14 +115,21 @@ busy_ports() { # base nhosts -> prints the busy ones
 }
 
 pick_base() { # nhosts
-  local k b lock
+  local k b lock j free
+  # Ports come in blocks of 200 (90 hosts); a bigger lab takes several
+  # consecutive blocks (the benchmarks' 100-host fleet).
+  local blocks=$(((20 + 2 * $1 + 199) / 200))
   mkdir -p "$LAB_ROOT_DEFAULT/.locks"
   for ((k = 0; k < 60; k++)); do
-    b=$((20000 + 200 * ((k + $$) % 60)))
-    lock="$LAB_ROOT_DEFAULT/.locks/port-$b.lock"
+    b=$((20000 + 200 * ((k + $$) % (61 - blocks))))
     # A base whose lock is held belongs to a Rust Lab that may not have bound
     # its ports yet.
-    if flock -n "$lock" true 2>/dev/null && [ -z "$(busy_ports "$b" "$1")" ]; then
+    free=1
+    for ((j = 0; j < blocks; j++)); do
+      lock="$LAB_ROOT_DEFAULT/.locks/port-$((b + 200 * j)).lock"
+      flock -n "$lock" true 2>/dev/null || free=0
+    done
+    if [ "$free" = 1 ] && [ -z "$(busy_ports "$b" "$1")" ]; then
       echo "$b"; return 0
     fi
   done
@@ -606,11 +613,16 @@ EOF
 
 start_host() { # dir name
   local h="$1/hosts/$2"
+  # root's home as on a fresh host: this machine's own ~/.bashrc (a pyenv
+  # init, say) would run for every command certbridge sends.
+  mkdir -p "$h/home"
+  chmod 0700 "$h/home"
   # unshare and sh exec in place, so the recorded pid is the sshd itself.
   spawn "$h/ns.pid" "$h/start.log" unshare --mount --propagation private -- /bin/sh -ec '
     mount --bind "$1/certs" /etc/letsencrypt-certs
     mount --bind "$1/lab" /etc/certbridge-lab
     mount --bind "$1/group" /etc/group
+    mount --bind "$1/home" /root
     nginx -c /etc/certbridge-lab/nginx.conf -e /etc/certbridge-lab/nginx-error.log
     exec /usr/sbin/sshd -D -f "$1/ssh/sshd_config" -E "$1/ssh/sshd.log"' sh "$h"
 }
@@ -719,7 +731,7 @@ cmd_up() {
   [ "$(id -u)" = 0 ] || die "up: must run as root (mount namespaces, sshd)"
   parse_spec "$spec"
   local nh=${#HOSTS[@]}
-  ((nh <= 90)) || die "up: at most 90 hosts"
+  ((nh <= 240)) || die "up: at most 240 hosts"
   [ -n "$b" ] || b=$(pick_base "$nh")
   local busy
   busy=$(busy_ports "$b" "$nh" | tr '\n' ' ')
