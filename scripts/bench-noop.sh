@@ -48,12 +48,13 @@ jq -c .stage_seconds "$work/noop.json"
 [ -z "${KEEP:-}" ] || echo "kept: $work (config $config)"
 # The floor: one plain ssh command per host, as many at once as certbridge
 # connects (ssh.max_hosts, 32 in the lab), reading a file's checksum.
+# (xargs gives each ssh /dev/null as stdin.)
 (
   set -a; . "$work/lab/lab.env"; set +a
   /usr/bin/time -f '%e' -o "$work/ssh-time" bash -c '
     jq -r ".hosts[].ssh_port" "$1/lab/lab.json" | xargs -P 32 -I{} ssh -i "$LAB_SSH_KEY" \
       -o UserKnownHostsFile="$LAB_KNOWN_HOSTS" -o BatchMode=yes -p {} root@127.0.0.1 \
-      "sha256sum /etc/hostname >/dev/null" </dev/null' _ "$work"
+      "sha256sum /etc/hostname >/dev/null"' _ "$work"
 )
 ssh_loop=$(cat "$work/ssh-time")
 sorted=$(printf '%s\n' "${walls[@]}" | sort -n)

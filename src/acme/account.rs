@@ -10,7 +10,7 @@ use super::AcmeError;
 use crate::store::Store;
 
 /// How to reach and register with a directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccountSpec {
     /// Directory URL.
     pub directory: String,
@@ -20,6 +20,18 @@ pub struct AccountSpec {
     pub trust_roots: Vec<PathBuf>,
     /// External account binding: key id and raw HMAC key.
     pub eab: Option<(String, Vec<u8>)>,
+}
+
+// By hand, so that no `{:?}` anywhere can print the EAB HMAC key.
+impl std::fmt::Debug for AccountSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountSpec")
+            .field("directory", &self.directory)
+            .field("contact", &self.contact)
+            .field("trust_roots", &self.trust_roots)
+            .field("eab_key_id", &self.eab.as_ref().map(|(id, _)| id))
+            .finish_non_exhaustive()
+    }
 }
 
 impl AccountSpec {

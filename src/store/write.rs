@@ -65,7 +65,7 @@ pub struct Store {
 
 /// An order in flight, journaled so a run after a crash resumes it instead
 /// of ordering again.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// Certificate key.
     pub cert: String,
@@ -82,6 +82,21 @@ pub struct JournalEntry {
     pub key_pem: Option<String>,
     /// When the order was created.
     pub created: Timestamp,
+}
+
+// By hand, so that no `{:?}` anywhere can print the private key.
+impl std::fmt::Debug for JournalEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalEntry")
+            .field("cert", &self.cert)
+            .field("host", &self.host)
+            .field("domains", &self.domains)
+            .field("directory", &self.directory)
+            .field("order_url", &self.order_url)
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 /// What is kept next to a stored certificate.
@@ -359,5 +374,25 @@ mod tests {
         assert_eq!(store.journaled().len(), 1);
         store.forget_order("web-main").expect("forget");
         assert!(store.journaled().is_empty());
+    }
+
+    #[test]
+    fn debug_never_shows_the_journaled_key() {
+        let entry = JournalEntry {
+            cert: "web-main".into(),
+            host: "web.example.org".into(),
+            domains: vec!["web.example.org".into()],
+            directory: "https://ca/dir".into(),
+            order_url: "https://ca/order/1".into(),
+            key_pem: Some("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n".into()),
+            created: Timestamp::UNIX_EPOCH,
+        };
+        let shown = format!("{entry:?}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(
+            !shown.contains("PRIVATE KEY") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        assert!(shown.contains("https://ca/order/1"), "{shown}");
     }
 }
