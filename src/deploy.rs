@@ -191,16 +191,15 @@ pub async fn deploy(
 
     crate::fault::point("mid-deploy");
     let mut script = format!("set -e\ncd {}\n", q(&meta));
+    let t = shell_quote(&tmp_name);
     for f in files {
         let n = shell_quote(&f.name);
         script.push_str(&format!(
             "chown {owner}:{group} {t}/{n}\nchmod {mode:o} {t}/{n}\n",
-            t = shell_quote(&tmp_name),
             mode = f.mode
         ));
     }
     let v = shell_quote(version);
-    let t = shell_quote(&tmp_name);
     script.push_str(&format!(
         "chown {owner}:{group} {t}\nchmod 2750 {t}\n\
          rm -rf {v}\nmv -T {t} {v}\n\

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::support::fleet_lab::FleetLab;
+use crate::support::fleet_lab::{FleetLab, outcomes};
 use crate::support::lab::{LabOptions, lab_script};
 
 const FLEET: &str = "inventory/certbridge.yaml";
@@ -99,23 +99,6 @@ impl Drop for FaultProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn outcomes(report: &Value) -> BTreeMap<String, (String, String)> {
-    report["certificates"]
-        .as_array()
-        .expect("certificates")
-        .iter()
-        .map(|c| {
-            (
-                c["cert"].as_str().expect("cert").to_owned(),
-                (
-                    c["outcome"].as_str().expect("outcome").to_owned(),
-                    c["error"].as_str().unwrap_or("").to_owned(),
-                ),
-            )
-        })
-        .collect()
 }
 
 /// Every certificate has its outcome in `special`, else `default`; returns

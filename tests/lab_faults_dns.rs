@@ -4,34 +4,14 @@
 //! zone. (A failing zone check and a failing reload are covered in
 //! `lab_pulse`.)
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::support::fleet_lab::FleetLab;
+use crate::support::fleet_lab::{FleetLab, outcomes};
 use crate::support::lab::{CnameMode, LabOptions};
 
 const FLEET: &str = "inventory/certbridge.yaml";
 const NB01: &str = "nb01-opendev-org-main";
 const DOCS: &str = "static01-docs-opendev-org";
-
-fn outcomes(report: &Value) -> BTreeMap<String, (String, String)> {
-    report["certificates"]
-        .as_array()
-        .expect("certificates")
-        .iter()
-        .map(|c| {
-            (
-                c["cert"].as_str().expect("cert").to_owned(),
-                (
-                    c["outcome"].as_str().expect("outcome").to_owned(),
-                    c["error"].as_str().unwrap_or("").to_owned(),
-                ),
-            )
-        })
-        .collect()
-}
 
 #[test]
 fn a_zone_template_that_does_not_render_stops_before_any_order() {

@@ -357,19 +357,23 @@ mod tests {
         assert_eq!(mode(&dir.path().join("s/accounts/x/account.json")), 0o600);
     }
 
-    #[test]
-    fn journal_round_trip() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
-        let entry = JournalEntry {
+    fn entry(key_pem: Option<&str>) -> JournalEntry {
+        JournalEntry {
             cert: "web-main".into(),
             host: "web.example.org".into(),
             domains: vec!["web.example.org".into()],
             directory: "https://ca/dir".into(),
             order_url: "https://ca/order/1".into(),
-            key_pem: None,
+            key_pem: key_pem.map(str::to_owned),
             created: Timestamp::UNIX_EPOCH,
-        };
+        }
+    }
+
+    #[test]
+    fn journal_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let entry = entry(None);
         store.journal(&entry).expect("journal");
         assert_eq!(store.journaled().len(), 1);
         store.forget_order("web-main").expect("forget");
@@ -378,15 +382,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_journaled_key() {
-        let entry = JournalEntry {
-            cert: "web-main".into(),
-            host: "web.example.org".into(),
-            domains: vec!["web.example.org".into()],
-            directory: "https://ca/dir".into(),
-            order_url: "https://ca/order/1".into(),
-            key_pem: Some("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n".into()),
-            created: Timestamp::UNIX_EPOCH,
-        };
+        let entry = entry(Some("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n"));
         let shown = format!("{entry:?}");
         assert!(shown.contains("<redacted>"), "{shown}");
         assert!(

@@ -2,6 +2,7 @@
 //! the fleet's own plan (`tests/lab/wire-fleet.sh spec`), and the config
 //! points the fleet's inventory at the lab (`wire-fleet.sh config`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -140,4 +141,22 @@ fn parse_spec(text: &str) -> LabSpec {
         }
     }
     spec
+}
+
+/// Each certificate's `(outcome, error)` in a pulse report (JSON).
+pub(crate) fn outcomes(report: &serde_json::Value) -> BTreeMap<String, (String, String)> {
+    report["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .map(|c| {
+            (
+                c["cert"].as_str().expect("cert").to_owned(),
+                (
+                    c["outcome"].as_str().expect("outcome").to_owned(),
+                    c["error"].as_str().unwrap_or("").to_owned(),
+                ),
+            )
+        })
+        .collect()
 }
