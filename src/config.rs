@@ -70,8 +70,11 @@ pub struct AcmeConfig {
     pub profile: Option<String>,
     /// When to renew without ARI.
     pub renew_before: RenewBefore,
-    /// New orders created at once (answering and finalizing run for all at once, up to 256).
+    /// Orders being created at once: newOrder, authorizations, journal
+    /// (answering and finalizing run for all at once, up to 256).
     pub max_concurrent_orders: usize,
+    /// newOrder requests in flight at once (at most `max_concurrent_orders`).
+    pub max_concurrent_new_orders: usize,
     /// The CA's CAA issuer domains (RFC 8555 `caaIdentities`), checked by
     /// `check --dns`; empty = derived from the directory URL where known.
     pub caa_identities: Vec<String>,
@@ -269,6 +272,7 @@ struct RawAcme {
     eab_kid: Option<String>,
     eab_hmac_key: Option<String>,
     max_concurrent_orders: usize,
+    max_concurrent_new_orders: Option<usize>,
     caa_identities: Vec<String>,
 }
 
@@ -287,6 +291,7 @@ impl Default for RawAcme {
             // Enough to make 200 orders take well under a second, few enough
             // that a CA sees a handful of requests at once.
             max_concurrent_orders: 8,
+            max_concurrent_new_orders: None,
             caa_identities: Vec::new(),
         }
     }
@@ -399,6 +404,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "eab_kid",
             "eab_hmac_key",
             "max_concurrent_orders",
+            "max_concurrent_new_orders",
             "caa_identities",
         ],
     ),
@@ -588,6 +594,11 @@ impl Config {
                 profile: raw.acme.profile,
                 renew_before,
                 max_concurrent_orders: raw.acme.max_concurrent_orders.max(1),
+                max_concurrent_new_orders: raw
+                    .acme
+                    .max_concurrent_new_orders
+                    .unwrap_or(raw.acme.max_concurrent_orders)
+                    .clamp(1, raw.acme.max_concurrent_orders.max(1)),
                 caa_identities: raw.acme.caa_identities,
                 eab,
             },
@@ -726,6 +737,32 @@ mod tests {
         assert_eq!(c.dns.propagation_timeout, Duration::from_secs(300));
         assert_eq!(c.ssh.max_hosts, 32);
         assert_eq!(c.targets.cert_dir, PathBuf::from("/etc/letsencrypt-certs"));
+        assert_eq!(c.acme.max_concurrent_orders, 8);
+        assert_eq!(c.acme.max_concurrent_new_orders, 8);
+    }
+
+    #[test]
+    fn new_orders_at_once_default_to_and_stay_within_orders_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("certbridge.yaml");
+        let load = |acme: &str| {
+            std::fs::write(&path, format!("inventory: [a.yaml]\nacme:\n{acme}")).expect("write");
+            let c = Config::load(&path).expect("valid");
+            (
+                c.acme.max_concurrent_orders,
+                c.acme.max_concurrent_new_orders,
+            )
+        };
+        assert_eq!(load("  max_concurrent_orders: 4\n"), (4, 4));
+        assert_eq!(
+            load("  max_concurrent_orders: 8\n  max_concurrent_new_orders: 1\n"),
+            (8, 1)
+        );
+        assert_eq!(
+            load("  max_concurrent_orders: 2\n  max_concurrent_new_orders: 9\n"),
+            (2, 2)
+        );
+        assert_eq!(load("  max_concurrent_new_orders: 0\n"), (8, 1));
     }
 
     #[test]

@@ -277,6 +277,11 @@ async fn publish_and_finalize(
     span.pb_set_length(live.len() as u64);
     let sem = Arc::new(Semaphore::new(FINALIZE_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
+    let (to_writer, for_writer) = tokio::sync::mpsc::unbounded_channel();
+    let writer = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store_writer(&store, for_writer))
+    };
     for lo in live {
         let blocked = lo.challenges.iter().any(|ch| {
             owner_map
@@ -295,6 +300,7 @@ async fn publish_and_finalize(
         let sem = Arc::clone(&sem);
         let key_type = config.acme.key_type;
         let store = store.clone();
+        let to_writer = to_writer.clone();
         tasks.spawn(
             async move {
                 let _permit = sem.acquire_owned().await;
@@ -309,29 +315,27 @@ async fn publish_and_finalize(
                             step: "validation and finalization",
                             seconds: ORDER_TIMEOUT.as_secs() * 2,
                         }));
-                // Each order stores its own certificate as soon as it has it,
-                // off the async threads: hundreds of fsynced saves overlap
-                // instead of queueing behind one loop.
+                // Checked here, stored by the one writer with whatever else
+                // is ready (see `store_writer`).
                 let outcome = match result {
                     Ok(issued) => {
                         crate::fault::point("after-finalize");
-                        let stored = tokio::task::spawn_blocking(move || {
-                            let stored = save(
-                                &store,
-                                &job,
-                                &issued.key_pem,
-                                &issued.chain_pem,
-                                &job.directory,
-                                Some(issued.order_url),
-                            );
-                            if stored.is_ok() {
-                                crate::fault::point("after-store");
-                                let _ = store.forget_order(&job.cert);
+                        let stored = match prepare(
+                            &job,
+                            &issued.key_pem,
+                            &issued.chain_pem,
+                            &job.directory,
+                            Some(issued.order_url),
+                        ) {
+                            Ok(ready) => {
+                                let (reply, answer) = tokio::sync::oneshot::channel();
+                                let _ = to_writer.send((ready, reply));
+                                answer
+                                    .await
+                                    .unwrap_or_else(|_| Err("the store writer stopped".into()))
                             }
-                            stored
-                        })
-                        .await
-                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                            Err(e) => Err(e),
+                        };
                         Ok(stored.map(|mut i| {
                             i.resumed = resumed;
                             i
@@ -344,6 +348,7 @@ async fn publish_and_finalize(
             .instrument(span.clone()),
         );
     }
+    drop(to_writer);
     // The bar shows while the loop runs inside the span.
     async {
         while let Some(joined) = tasks.join_next().await {
@@ -367,7 +372,45 @@ async fn publish_and_finalize(
     }
     .instrument(span.clone())
     .await;
+    let _ = writer.await;
     drop(span);
+}
+
+/// A checked certificate waiting for the writer, and where its result goes.
+type ToStore = (
+    Prepared,
+    tokio::sync::oneshot::Sender<Result<Issued, String>>,
+);
+
+/// The one thread that stores certificates: it takes every certificate
+/// ready at that moment and stores them together (`Store::save_certs`, three
+/// filesystem flushes per batch instead of nine per certificate), so under
+/// load batches grow instead of flushes queueing. Each order's journal
+/// entry is forgotten only once its certificate is stored.
+fn store_writer(store: &Store, mut incoming: tokio::sync::mpsc::UnboundedReceiver<ToStore>) {
+    while let Some(first) = incoming.blocking_recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = incoming.try_recv() {
+            batch.push(more);
+        }
+        let versions: Vec<_> = batch.iter().map(|(p, _)| p.version()).collect();
+        let results = store.save_certs(&versions);
+        let mut stored = Vec::new();
+        for ((p, reply), result) in batch.into_iter().zip(results) {
+            let outcome = result
+                .map(|_| p.stored())
+                .map_err(|e| format!("storing: {:#}", anyhow::Error::new(e)));
+            if outcome.is_ok() {
+                stored.push(p.job.cert.clone());
+            }
+            let _ = reply.send(outcome);
+        }
+        if !stored.is_empty() {
+            crate::fault::point("after-store");
+            let certs: Vec<&str> = stored.iter().map(String::as_str).collect();
+            let _ = store.forget_orders(&certs);
+        }
+    }
 }
 
 async fn resolver(config: &Config) -> Result<SocketAddr, String> {
@@ -498,6 +541,7 @@ async fn place_batch(
     journal: &BTreeMap<String, crate::store::JournalEntry>,
 ) -> Vec<Result<LiveOrder, AcmeError>> {
     let sem = Semaphore::new(config.acme.max_concurrent_orders);
+    let new_orders = Semaphore::new(config.acme.max_concurrent_new_orders);
     let futs = reqs.iter().map(|r| {
         let job = OrderJob {
             cert: r.cert.clone(),
@@ -508,17 +552,21 @@ async fn place_batch(
             replaces: r.replaces.clone(),
         };
         let resume = journal.get(&r.cert).cloned();
-        let sem = &sem;
+        let (sem, new_orders) = (&sem, &new_orders);
+        let key_type = config.acme.key_type;
         async move {
             let _permit = sem.acquire().await;
             let cert = job.cert.clone();
-            tokio::time::timeout(ORDER_TIMEOUT, order::place(acct, store, job, resume))
-                .await
-                .unwrap_or(Err(AcmeError::Timeout {
-                    cert,
-                    step: "creating the order",
-                    seconds: ORDER_TIMEOUT.as_secs(),
-                }))
+            tokio::time::timeout(
+                ORDER_TIMEOUT,
+                order::place(acct, store, job, resume, new_orders, key_type),
+            )
+            .await
+            .unwrap_or(Err(AcmeError::Timeout {
+                cert,
+                step: "creating the order",
+                seconds: ORDER_TIMEOUT.as_secs(),
+            }))
         }
     });
     futures::future::join_all(futs).await
@@ -535,25 +583,57 @@ fn self_sign(config: &Config, store: &Store, req: &IssueRequest) -> Result<Issue
         profile: None,
         replaces: None,
     };
-    save(
-        store,
-        &job,
-        &key,
-        &format!("{leaf}{ca}"),
-        "self-signed",
-        None,
-    )
+    let ready = prepare(&job, &key, &format!("{leaf}{ca}"), "self-signed", None)?;
+    let mut results = store.save_certs(&[ready.version()]);
+    match results.pop() {
+        Some(Ok(_)) => Ok(ready.stored()),
+        Some(Err(e)) => Err(format!("storing: {:#}", anyhow::Error::new(e))),
+        None => Err("storing: no result".into()),
+    }
 }
 
-/// Check and store what the CA sent, before anything else sees it.
-fn save(
-    store: &Store,
+/// A certificate from the CA, checked and ready to store.
+struct Prepared {
+    job: OrderJob,
+    version: String,
+    not_after: Timestamp,
+    key_pem: String,
+    leaf: String,
+    chain: String,
+    meta: CertMeta,
+}
+
+impl Prepared {
+    fn version(&self) -> crate::store::NewVersion<'_> {
+        crate::store::NewVersion {
+            key: &self.job.cert,
+            version: &self.version,
+            key_pem: &self.key_pem,
+            cert_pem: &self.leaf,
+            chain_pem: &self.chain,
+            meta: &self.meta,
+        }
+    }
+
+    /// Log and report it once the store has it.
+    fn stored(&self) -> Issued {
+        tracing::info!(cert = %self.job.cert, version = %self.version, not_after = %self.not_after, "stored certificate");
+        Issued {
+            version: self.version.clone(),
+            not_after: self.not_after,
+            resumed: false,
+        }
+    }
+}
+
+/// Check what the CA sent (names, key, readability) before it is stored.
+fn prepare(
     job: &OrderJob,
     key_pem: &str,
     chain_pem: &str,
     directory: &str,
     order_url: Option<String>,
-) -> Result<Issued, String> {
+) -> Result<Prepared, String> {
     let (leaf, chain) =
         crate::acme::keys::split_chain(chain_pem).ok_or("the CA sent no certificate")?;
     let info = crate::x509::leaf_info(leaf.as_bytes())
@@ -581,14 +661,14 @@ fn save(
         stored: Timestamp::now(),
         order_url,
     };
-    store
-        .save_cert(&job.cert, &version, key_pem, &leaf, &chain, &meta)
-        .map_err(|e| format!("storing: {:#}", anyhow::Error::new(e)))?;
-    tracing::info!(cert = %job.cert, %version, not_after = %info.not_after, "stored certificate");
-    Ok(Issued {
+    Ok(Prepared {
+        job: job.clone(),
         version,
         not_after: info.not_after,
-        resumed: false,
+        key_pem: key_pem.to_owned(),
+        leaf,
+        chain,
+        meta,
     })
 }
 

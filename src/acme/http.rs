@@ -36,6 +36,12 @@ use rustls::pki_types::pem::PemObject as _;
 
 /// Connections kept open to the ACME server.
 const POOL: usize = 64;
+/// Requests in flight at once. Hundreds of orders answer and poll together;
+/// past a few dozen requests the CA gets no faster, but every extra
+/// connection costs a TLS handshake on both ends (against Pebble on the
+/// same two cores, 200 orders opened ~190 connections at once and the
+/// first answers waited 0.1 s for them).
+const IN_FLIGHT: usize = 16;
 /// Attempts per request, the first included.
 pub const ATTEMPTS: u32 = 4;
 /// Wait before the first retry; doubled for each further one.
@@ -82,12 +88,16 @@ pub fn client(trust_roots: &[PathBuf]) -> Result<Box<dyn HttpClient>, String> {
     let inner: Inner = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(POOL)
         .build(connector);
-    Ok(Box::new(Retrying { inner }))
+    Ok(Box::new(Retrying {
+        inner,
+        in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)),
+    }))
 }
 
 /// The pooled client with retries around each request.
 struct Retrying {
     inner: Inner,
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// How one attempt ended.
@@ -107,9 +117,14 @@ impl HttpClient for Retrying {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>>
     {
         let inner = self.inner.clone();
+        let in_flight = std::sync::Arc::clone(&self.in_flight);
         Box::pin(send(req, move |req| {
-            let fut = inner.request(req);
+            let inner = inner.clone();
+            let in_flight = std::sync::Arc::clone(&in_flight);
             async move {
+                // Held for one attempt only, not across a retry's backoff.
+                let _permit = in_flight.acquire_owned().await;
+                let fut = inner.request(req);
                 match tokio::time::timeout(ATTEMPT_TIMEOUT, fut).await {
                     Ok(Ok(rsp)) => Attempt::Answer(BytesResponse::from(rsp)),
                     Ok(Err(e)) if e.is_connect() => {

@@ -3,10 +3,11 @@
 //!
 //! 1. [`place`]: create (or resume from the journal) and collect the TXT
 //!    values of authorizations that are still pending; already valid
-//!    (reused) authorizations need no record.
+//!    (reused) authorizations need no record. The certificate's fresh key is
+//!    made here and journaled with the order URL in one write, so it is on
+//!    disk long before finalizing and off the path from `ready` to the CSR.
 //! 2. [`complete`]: answer the challenges, wait for `ready`, finalize with a
-//!    CSR from a fresh key that is journaled *before* finalizing, and
-//!    download the chain.
+//!    CSR from the journaled key, and download the chain.
 
 use std::time::Duration;
 
@@ -53,8 +54,10 @@ pub struct LiveOrder {
     order: Order,
     /// Values to publish before answering.
     pub challenges: Vec<ChallengeValue>,
-    /// The journaled key, when resuming after a crash past that point.
+    /// The certificate's key: made with the order, or from the journal.
     key_pem: Option<String>,
+    /// True once `key_pem` is in the journal.
+    key_journaled: bool,
     /// True when this continues an order from an earlier run.
     pub resumed: bool,
 }
@@ -101,11 +104,17 @@ fn retry_policy() -> RetryPolicy {
 }
 
 /// Create the order, or resume the journaled one, and collect its values.
+///
+/// `new_orders` gates the newOrder requests themselves
+/// (`acme.max_concurrent_new_orders`): Debian's Pebble 2.4 deadlocks when
+/// two arrive at once, while everything around them may overlap.
 pub async fn place(
     account: &Account,
     store: &Store,
     job: OrderJob,
     resume: Option<JournalEntry>,
+    new_orders: &tokio::sync::Semaphore,
+    key_type: KeyType,
 ) -> Result<LiveOrder, AcmeError> {
     if let Some(entry) = resume.filter(|e| e.domains == job.domains && e.directory == job.directory)
     {
@@ -119,6 +128,7 @@ pub async fn place(
                         job,
                         order,
                         challenges,
+                        key_journaled: entry.key_pem.is_some(),
                         key_pem: entry.key_pem,
                         resumed: true,
                     });
@@ -145,12 +155,16 @@ pub async fn place(
         }
         new
     };
-    let mut order = match account.new_order(&new_order(true)).await {
+    let permit = new_orders.acquire().await;
+    let created = account.new_order(&new_order(true)).await;
+    drop(permit);
+    let mut order = match created {
         Ok(o) => o,
         // `replaces` is only a hint: a CA without ARI, or one that says the
         // old certificate was already replaced, gets a plain order.
         Err(e) if job.replaces.is_some() && replaces_refused(&e) => {
             tracing::info!(cert = %job.cert, error = %e, "ordering again without `replaces`");
+            let _permit = new_orders.acquire().await;
             account
                 .new_order(&new_order(false))
                 .await
@@ -158,19 +172,39 @@ pub async fn place(
         }
         Err(e) => return Err(err(&job.cert, "creating the order")(e)),
     };
+    let key_pem = new_key(&job.cert, key_type).await?;
     // Without the journal a crash would order again next pulse; the order
-    // itself still works, so this is only worth a warning.
-    if let Err(e) = journal(store, &job, order.url(), None).await {
-        tracing::warn!(cert = %job.cert, error = %format!("{:#}", anyhow::Error::new(e)), "could not journal the order");
-    }
+    // itself still works, so this is only worth a warning. Without the key
+    // on disk it must not be finalized, so `complete` journals it again.
+    let journaled = match journal(store, &job, order.url(), Some(key_pem.clone())).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(cert = %job.cert, error = %format!("{:#}", anyhow::Error::new(e)), "could not journal the order");
+            false
+        }
+    };
     let challenges = collect(&mut order, &job.cert).await?;
+    tracing::debug!(cert = %job.cert, "order placed");
     Ok(LiveOrder {
         job,
         order,
         challenges,
-        key_pem: None,
+        key_pem: Some(key_pem),
+        key_journaled: journaled,
         resumed: false,
     })
+}
+
+/// A fresh certificate key (PEM), made off the async threads: an RSA key
+/// takes long enough to stall every other order.
+async fn new_key(cert: &str, key_type: KeyType) -> Result<String, AcmeError> {
+    tokio::task::spawn_blocking(move || keys::generate(key_type).map(|k| k.serialize_pem()))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map_err(|source| AcmeError::Key {
+            cert: cert.to_owned(),
+            source,
+        })
 }
 
 fn replaces_refused(e: &instant_acme::Error) -> bool {
@@ -269,6 +303,7 @@ pub async fn complete(
                 .map_err(err(&cert, "answering the challenge"))?;
         }
     }
+    tracing::debug!(%cert, "challenges answered");
     if matches!(
         live.order.state().status,
         OrderStatus::Pending | OrderStatus::Ready
@@ -285,26 +320,22 @@ pub async fn complete(
             });
         }
     }
+    tracing::debug!(%cert, "order ready");
     let key_pem = match live.order.state().status {
         OrderStatus::Ready => {
-            let (key_pem, key) = match live.key_pem.take() {
-                Some(pem) => {
-                    let key = rcgen::KeyPair::from_pem(&pem).map_err(|source| AcmeError::Key {
-                        cert: cert.clone(),
-                        source,
-                    })?;
-                    (pem, key)
-                }
-                None => {
-                    let key = keys::generate(key_type).map_err(|source| AcmeError::Key {
-                        cert: cert.clone(),
-                        source,
-                    })?;
-                    (key.serialize_pem(), key)
-                }
+            let key_pem = match live.key_pem.take() {
+                Some(pem) => pem,
+                // A journal from before keys were made with the order.
+                None => new_key(&cert, key_type).await?,
             };
             // The key is on disk before the CA can issue for it.
-            journal(store, &live.job, live.order.url(), Some(key_pem.clone())).await?;
+            if !live.key_journaled {
+                journal(store, &live.job, live.order.url(), Some(key_pem.clone())).await?;
+            }
+            let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|source| AcmeError::Key {
+                cert: cert.clone(),
+                source,
+            })?;
             let csr = keys::csr(&live.job.domains, &key).map_err(|source| AcmeError::Key {
                 cert: cert.clone(),
                 source,
@@ -313,6 +344,7 @@ pub async fn complete(
                 .finalize_csr(&csr)
                 .await
                 .map_err(err(&cert, "finalizing"))?;
+            tracing::debug!(%cert, status = ?live.order.state().status, "finalized");
             key_pem
         }
         // Finalized in an earlier run that died: the journal has the key.

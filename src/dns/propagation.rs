@@ -311,7 +311,7 @@ fn secs(d: Duration) -> String {
 
 /// Poll every server directly until each serves SOA serial >= `serial` with
 /// the AA flag and every `expected` TXT value (others may be there too), or
-/// `timeout` passes. All servers are polled at once, each every `poll`; the
+/// `timeout` passes. All servers are polled at once, each at a pause that grows to `poll`; the
 /// wait ends as soon as everything is visible everywhere.
 pub async fn wait_for(
     servers: &[Server],
@@ -366,6 +366,10 @@ async fn watch(
     deadline: Instant,
     poll: Duration,
 ) {
+    // A reload takes BIND a few milliseconds, so the first check often
+    // comes too early; the pause ramps up to `poll` instead of starting
+    // there, which would add a whole `poll` to every pulse.
+    let mut pause = (poll / 8).max(Duration::from_millis(10)).min(poll);
     for round in 1u32.. {
         let begun = Instant::now();
         let budget = deadline
@@ -377,7 +381,8 @@ async fn watch(
             break;
         }
         // The last poll happens at the deadline itself.
-        tokio::time::sleep_until((begun + poll).min(deadline)).await;
+        tokio::time::sleep_until((begun + pause).min(deadline)).await;
+        pause = (pause * 2).min(poll);
     }
 }
 

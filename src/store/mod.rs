@@ -21,7 +21,9 @@
 pub mod breakers;
 mod read;
 mod recover;
+mod versions;
 mod write;
 
 pub use read::{Deployed, HostRecord, StoreError, StoreView, StoredCert, read_host};
+pub use versions::NewVersion;
 pub use write::{CertMeta, JournalEntry, Store, StoreWriteError, mkdir, write_atomic};

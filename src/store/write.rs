@@ -47,7 +47,7 @@ pub enum StoreWriteError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreWriteError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreWriteError + '_ {
     move |source| StoreWriteError::Io {
         path: path.to_path_buf(),
         source,
@@ -166,44 +166,6 @@ impl Store {
         &self.root
     }
 
-    /// Store a new certificate version and make it current. The version
-    /// folder is complete before `current` names it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn save_cert(
-        &self,
-        key: &str,
-        version: &str,
-        key_pem: &str,
-        cert_pem: &str,
-        chain_pem: &str,
-        meta: &CertMeta,
-    ) -> Result<PathBuf, StoreWriteError> {
-        let dir = self.root.join("certs").join(key);
-        mkdir(&dir)?;
-        let vdir = dir.join(version);
-        let tmp = dir.join(format!(".{version}.tmp"));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-        }
-        mkdir(&tmp)?;
-        write_new(&tmp.join("key.pem"), key_pem.as_bytes())?;
-        write_new(&tmp.join("cert.pem"), cert_pem.as_bytes())?;
-        write_new(&tmp.join("chain.pem"), chain_pem.as_bytes())?;
-        write_new(
-            &tmp.join("fullchain.pem"),
-            format!("{cert_pem}{chain_pem}").as_bytes(),
-        )?;
-        write_new(&tmp.join("meta.json"), &json(&tmp.join("meta.json"), meta)?)?;
-        sync_dir(&tmp)?;
-        if vdir.exists() {
-            fs::remove_dir_all(&vdir).map_err(io(&vdir))?;
-        }
-        fs::rename(&tmp, &vdir).map_err(io(&vdir))?;
-        sync_dir(&dir)?;
-        write_atomic(&dir.join("current"), format!("{version}\n").as_bytes())?;
-        Ok(vdir)
-    }
-
     /// Journal an order in flight.
     pub fn journal(&self, entry: &JournalEntry) -> Result<(), StoreWriteError> {
         let path = self
@@ -235,12 +197,25 @@ impl Store {
 
     /// Forget a journaled order (stored, or abandoned).
     pub fn forget_order(&self, cert: &str) -> Result<(), StoreWriteError> {
-        let path = self.root.join("orders").join(format!("{cert}.json"));
-        match fs::remove_file(&path) {
-            Ok(()) => sync_dir(&self.root.join("orders")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(&path)(e)),
+        self.forget_orders(&[cert])
+    }
+
+    /// Forget several journaled orders with one folder sync. An entry that
+    /// outlives a crash here only makes the next pulse look at its order.
+    pub fn forget_orders(&self, certs: &[&str]) -> Result<(), StoreWriteError> {
+        let mut first_error = None;
+        for cert in certs {
+            let path = self.root.join("orders").join(format!("{cert}.json"));
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    first_error.get_or_insert(io(&path)(e));
+                }
+            }
         }
+        sync_dir(&self.root.join("orders"))?;
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Replace a host's record.
@@ -274,7 +249,7 @@ impl Store {
     }
 }
 
-fn json<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StoreWriteError> {
+pub(super) fn json<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StoreWriteError> {
     let mut v = serde_json::to_vec_pretty(value).map_err(|source| StoreWriteError::Encode {
         path: path.to_path_buf(),
         source,
@@ -294,7 +269,8 @@ pub fn mkdir(path: &Path) -> Result<(), StoreWriteError> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(io(path))
 }
 
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreWriteError> {
+/// Create `path` (mode 0600) with `bytes`, unsynced: the caller flushes.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreWriteError> {
     let mut f = OpenOptions::new()
         .create_new(true)
         .write(true)
@@ -302,12 +278,18 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreWriteError> {
         .map_err(io(path))?;
     f.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
+    f.write_all(bytes).map_err(io(path))
 }
 
 /// Atomically replace `path` with `bytes` (mode 0600).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreWriteError> {
+    replace(path, bytes, true)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Write a temp file next to `path` and rename it over `path`; `sync`
+/// flushes the data first (else the caller flushes, rename included).
+pub(super) fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StoreWriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp")
@@ -317,12 +299,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreWriteError> {
         .set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(io(path))?;
     tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
+    if sync {
+        tmp.as_file().sync_all().map_err(io(path))?;
+    }
     tmp.persist(path).map_err(|e| io(path)(e.error))?;
-    sync_dir(dir)
+    Ok(())
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StoreWriteError> {
+pub(super) fn sync_dir(dir: &Path) -> Result<(), StoreWriteError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 

@@ -14,9 +14,12 @@
 # lab sshd; ACME, DNS and SSH settings come from LABDIR/lab.json. The
 # handler map keeps every handler and its `after:` order, but each action
 # becomes the lab's stand-in (record a timestamp, reload the host's nginx),
-# since the fake hosts run no apache or gitea. Orders are placed one at a
-# time (CERTBRIDGE_LAB_ORDERS overrides): Debian's Pebble 2.4 deadlocks
-# inside its new-order handler under concurrent requests.
+# since the fake hosts run no apache or gitea. 8 orders are placed at once
+# (CERTBRIDGE_LAB_ORDERS overrides) but their newOrder requests go one at a
+# time (CERTBRIDGE_LAB_NEW_ORDERS): Debian's Pebble 2.4 deadlocks when two
+# arrive together (one NewOrder holds a new authorization's lock while it
+# waits for the store's write lock; another's FindValidAuthorization holds
+# the store's read lock while it waits for that authorization).
 set -euo pipefail
 
 die() { echo "wire-fleet.sh: $*" >&2; exit 1; }
@@ -77,7 +80,8 @@ J2
         handlers: "handlers.yaml", state_dir: "state", log_file: "certbridge.log",
         acme: {directory: $l.acme_directory, staging_directory: $l.acme_directory,
                trust_roots: [$l.acme_ca], key_type: $c.acme.key_type,
-               max_concurrent_orders: ($ENV.CERTBRIDGE_LAB_ORDERS // "1" | tonumber)},
+               max_concurrent_orders: ($ENV.CERTBRIDGE_LAB_ORDERS // "8" | tonumber),
+               max_concurrent_new_orders: ($ENV.CERTBRIDGE_LAB_NEW_ORDERS // "1" | tonumber)},
         dns: {zone: $l.signing_zone, zone_file: $l.zone_file, template: "zone.j2",
               check_command: $l.check_command, reload_command: $l.reload_command,
               nameservers: ([$l.dns] + (if $l.dns_secondary then [$l.dns_secondary] else [] end)),
