@@ -593,6 +593,20 @@ fn dying_between_any_two_steps_loses_nothing_and_orders_nothing_twice() {
     let one = ["--limit", "svc00000.dc0.example.org"];
     lab.pulse_dying_at("after-order", &one);
     assert_eq!((orders(&lab), journaled(&lab)), (4, 4));
+    // Each certificate's key is journaled with its order, long before its CSR.
+    let keyed = std::fs::read_dir(lab.state().join("orders"))
+        .expect("orders")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter(|e| {
+            let text = std::fs::read_to_string(e.path()).expect("journal entry");
+            let entry: Value = serde_json::from_str(&text).expect("json");
+            entry["key_pem"]
+                .as_str()
+                .is_some_and(|k| k.contains("PRIVATE KEY"))
+        })
+        .count();
+    assert_eq!(keyed, 4);
     lab.pulse_dying_at("after-publish", &one);
     assert!(lab.fl.zone_text().contains("TXT"));
     lab.pulse_dying_at("before-cleanup", &one);

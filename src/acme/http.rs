@@ -122,22 +122,32 @@ impl HttpClient for Retrying {
             let inner = inner.clone();
             let in_flight = std::sync::Arc::clone(&in_flight);
             async move {
-                // Held for one attempt only, not across a retry's backoff.
-                let _permit = in_flight.acquire_owned().await;
-                let fut = inner.request(req);
-                match tokio::time::timeout(ATTEMPT_TIMEOUT, fut).await {
-                    Ok(Ok(rsp)) => Attempt::Answer(BytesResponse::from(rsp)),
-                    Ok(Err(e)) if e.is_connect() => {
-                        Attempt::NotSent(instant_acme::Error::Other(Box::new(e)))
+                within(&in_flight, async move {
+                    match tokio::time::timeout(ATTEMPT_TIMEOUT, inner.request(req)).await {
+                        Ok(Ok(rsp)) => Attempt::Answer(BytesResponse::from(rsp)),
+                        Ok(Err(e)) if e.is_connect() => {
+                            Attempt::NotSent(instant_acme::Error::Other(Box::new(e)))
+                        }
+                        Ok(Err(e)) => Attempt::Lost(instant_acme::Error::Other(Box::new(e))),
+                        Err(_) => Attempt::Lost(instant_acme::Error::Str(
+                            "the CA did not answer within 30s",
+                        )),
                     }
-                    Ok(Err(e)) => Attempt::Lost(instant_acme::Error::Other(Box::new(e))),
-                    Err(_) => {
-                        Attempt::Lost(instant_acme::Error::Str("the CA did not answer within 30s"))
-                    }
-                }
+                })
+                .await
             }
         }))
     }
+}
+
+/// Run one attempt holding one of the `IN_FLIGHT` permits: for the attempt
+/// only, not across a retry's backoff.
+pub async fn within(
+    in_flight: &tokio::sync::Semaphore,
+    attempt: impl Future<Output = Attempt>,
+) -> Attempt {
+    let _permit = in_flight.acquire().await;
+    attempt.await
 }
 
 /// Send `req` through `attempt`, retrying as the module describes.

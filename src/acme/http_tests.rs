@@ -131,3 +131,34 @@ fn retry_after_takes_seconds_or_a_date() {
     );
     assert_eq!(retry_after(&h, now), Some(Duration::from_secs(60)));
 }
+
+#[tokio::test]
+async fn at_most_in_flight_attempts_run_at_once() {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let requests = (0..IN_FLIGHT * 3).map(|_| {
+        let (in_flight, now, peak) = (Arc::clone(&in_flight), Arc::clone(&now), Arc::clone(&peak));
+        send(post(POST_AS_GET), move |_req| {
+            let (in_flight, now, peak) =
+                (Arc::clone(&in_flight), Arc::clone(&now), Arc::clone(&peak));
+            async move {
+                within(&in_flight, async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Attempt::Answer(BytesResponse::from(
+                        Response::builder()
+                            .status(200)
+                            .body(BodyWrapper::from(b"{}".to_vec()))
+                            .expect("response"),
+                    ))
+                })
+                .await
+            }
+        })
+    });
+    let results = futures::future::join_all(requests).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(peak.load(Ordering::SeqCst), IN_FLIGHT);
+}
