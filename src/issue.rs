@@ -401,7 +401,7 @@ fn store_writer(store: &Store, mut incoming: tokio::sync::mpsc::UnboundedReceive
                 .map(|_| p.stored())
                 .map_err(|e| format!("storing: {:#}", anyhow::Error::new(e)));
             if outcome.is_ok() {
-                stored.push(p.job.cert.clone());
+                stored.push(p.cert.clone());
             }
             let _ = reply.send(outcome);
         }
@@ -584,17 +584,15 @@ fn self_sign(config: &Config, store: &Store, req: &IssueRequest) -> Result<Issue
         replaces: None,
     };
     let ready = prepare(&job, &key, &format!("{leaf}{ca}"), "self-signed", None)?;
-    let mut results = store.save_certs(&[ready.version()]);
-    match results.pop() {
-        Some(Ok(_)) => Ok(ready.stored()),
-        Some(Err(e)) => Err(format!("storing: {:#}", anyhow::Error::new(e))),
-        None => Err("storing: no result".into()),
-    }
+    store
+        .save_cert(ready.version())
+        .map(|_| ready.stored())
+        .map_err(|e| format!("storing: {:#}", anyhow::Error::new(e)))
 }
 
 /// A certificate from the CA, checked and ready to store.
 struct Prepared {
-    job: OrderJob,
+    cert: String,
     version: String,
     not_after: Timestamp,
     key_pem: String,
@@ -606,7 +604,7 @@ struct Prepared {
 impl Prepared {
     fn version(&self) -> crate::store::NewVersion<'_> {
         crate::store::NewVersion {
-            key: &self.job.cert,
+            key: &self.cert,
             version: &self.version,
             key_pem: &self.key_pem,
             cert_pem: &self.leaf,
@@ -617,7 +615,7 @@ impl Prepared {
 
     /// Log and report it once the store has it.
     fn stored(&self) -> Issued {
-        tracing::info!(cert = %self.job.cert, version = %self.version, not_after = %self.not_after, "stored certificate");
+        tracing::info!(cert = %self.cert, version = %self.version, not_after = %self.not_after, "stored certificate");
         Issued {
             version: self.version.clone(),
             not_after: self.not_after,
@@ -662,7 +660,7 @@ fn prepare(
         order_url,
     };
     Ok(Prepared {
-        job: job.clone(),
+        cert: job.cert.clone(),
         version,
         not_after: info.not_after,
         key_pem: key_pem.to_owned(),

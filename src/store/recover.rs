@@ -124,14 +124,14 @@ mod tests {
         )
         .expect("self-sign");
         store
-            .save_cert(
-                "web-main",
-                "v1",
-                &key,
-                &leaf,
-                &ca,
-                &meta("https://ca/order/1"),
-            )
+            .save_cert(crate::store::NewVersion {
+                key: "web-main",
+                version: "v1",
+                key_pem: &key,
+                cert_pem: &leaf,
+                chain_pem: &ca,
+                meta: &meta("https://ca/order/1"),
+            })
             .expect("save");
         let entry = |cert: &str, url: &str| JournalEntry {
             cert: cert.into(),

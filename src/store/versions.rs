@@ -50,27 +50,9 @@ impl std::fmt::Debug for NewVersion<'_> {
 }
 
 impl Store {
-    /// Store a new certificate version and make it current. The version
-    /// folder is complete before `current` names it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn save_cert(
-        &self,
-        key: &str,
-        version: &str,
-        key_pem: &str,
-        cert_pem: &str,
-        chain_pem: &str,
-        meta: &CertMeta,
-    ) -> Result<PathBuf, StoreWriteError> {
-        let one = NewVersion {
-            key,
-            version,
-            key_pem,
-            cert_pem,
-            chain_pem,
-            meta,
-        };
-        self.save_certs(&[one])
+    /// Store one new certificate version and make it current.
+    pub fn save_cert(&self, version: NewVersion<'_>) -> Result<PathBuf, StoreWriteError> {
+        self.save_certs(&[version])
             .pop()
             .unwrap_or_else(|| Err(io(self.root())(std::io::ErrorKind::Other.into())))
     }
